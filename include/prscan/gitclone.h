@@ -1,0 +1,20 @@
+/* Cloning a pull request's head with libgit2. */
+#ifndef PRSCAN_GITCLONE_H
+#define PRSCAN_GITCLONE_H
+
+/*
+ * Fetches sha into a new repository at dest from url, authenticating as
+ * user x-access-token with token through the credentials callback (never
+ * in the URL; token may be NULL), and checks it out (detached HEAD).  It
+ * fetches refs/pull/{pr}/head as well as the branch heads, so that heads
+ * of forks are reachable.  Gives up after timeout_s seconds.  Returns 0,
+ * PRS_ENOTFOUND when sha is not in what was fetched, PRS_ERETRY on network
+ * trouble, -1 otherwise; prs_error_last() is scrubbed of credentials.
+ */
+int prs_git_fetch_checkout(const char *url, const char *token,
+    const char *dest, const char *sha, long pr, long timeout_s);
+
+/* Once per process, before any other call: libgit2's global init. */
+int prs_git_init(void);
+
+#endif

@@ -1,0 +1,56 @@
+/* The GitHub App client: JWT, installation tokens, check runs. */
+#ifndef PRSCAN_GITHUB_H
+#define PRSCAN_GITHUB_H
+
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+
+struct prs_github;
+
+/*
+ * A client for api_url (e.g. https://api.github.com, no trailing slash
+ * needed) signing as App app_id with a PEM private key (pem, pemlen bytes;
+ * copied, the caller may wipe its own).  *out is the caller's, freed with
+ * prs_github_free().  Returns 0 or -1 (an unreadable key included).
+ */
+int prs_github_new(const char *api_url, const char *app_id, const char *pem,
+    size_t pemlen, struct prs_github **out);
+
+/* Wipes the key and cached tokens and frees; accepts NULL. */
+void prs_github_free(struct prs_github *gh);
+
+/*
+ * An RS256 JWT for the App: iat = now - 60, exp = now + 540, iss = app id.
+ * *out is a new string.  Returns 0 or -1.
+ */
+int prs_github_jwt(struct prs_github *gh, time_t now, char **out);
+
+/*
+ * An installation token with the App's permissions, cached until five
+ * minutes before it expires.  *out is a new string (free with
+ * prs_secret_free).  Thread-safe.  Returns 0, PRS_ERETRY or -1.
+ */
+int prs_github_installation_token(struct prs_github *gh, long long inst,
+    char **out);
+
+/*
+ * A fresh token for one repository of the installation with contents:read
+ * only.  *out as above.  Returns 0, PRS_ENOTFOUND, PRS_ERETRY or -1.
+ */
+int prs_github_repo_token(struct prs_github *gh, long long inst,
+    const char *repo, char **out);
+
+/*
+ * POST /repos/{owner}/{repo}/check-runs with body; *id the new check run's
+ * id.  Returns 0, PRS_ERETRY (5xx, rate limit, no answer) or -1 (4xx, with
+ * GitHub's message in prs_error_last()).
+ */
+int prs_github_checkrun_create(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, const json_t *body, long long *id);
+
+/* PATCH /repos/{owner}/{repo}/check-runs/{id}; returns as above. */
+int prs_github_checkrun_update(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, long long id, const json_t *body);
+
+#endif
