@@ -233,6 +233,7 @@ static void
 prs_log_split_fields(json_t *obj, char *p)
 {
 	char key[128];
+	size_t klen;
 
 	while (*p != '\0') {
 		char *k = NULL;
@@ -254,10 +255,18 @@ prs_log_split_fields(json_t *obj, char *p)
 				*p++ = '\0';
 			v = "";
 		}
-		if (json_object_get(obj, k) != NULL)
-			snprintf(key, sizeof(key), "field_%s", k);
-		else
-			snprintf(key, sizeof(key), "%s", k);
+		if (json_object_get(obj, k) == NULL) {
+			json_object_set_new(obj, k,
+			    prs_log_json_value(v, quoted));
+			continue;
+		}
+		/* a field named like a fixed member keeps both */
+		klen = strlen(k);
+		if (klen > sizeof(key) - 7)
+			klen = sizeof(key) - 7;
+		memcpy(key, "field_", 6);
+		memcpy(key + 6, k, klen);
+		key[6 + klen] = '\0';
 		json_object_set_new(obj, key, prs_log_json_value(v, quoted));
 	}
 }
