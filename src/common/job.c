@@ -2,6 +2,7 @@
 #include "prscan/job.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,27 +180,44 @@ prs_job_get_int(const json_t *j, const char *key, long long max,
 	return 0;
 }
 
+/* The string members of a record, their checks and where they go. */
+static const struct {
+	const char *key;
+	int (*valid)(const char *);
+	size_t off;
+} prs_job_strings[] = {
+	{ "job_id", prs_name_valid_job_id, offsetof(struct prs_job, id) },
+	{ "delivery_id", prs_job_valid_delivery,
+	    offsetof(struct prs_job, delivery) },
+	{ "owner", prs_name_valid_owner, offsetof(struct prs_job, owner) },
+	{ "repo", prs_name_valid_repo, offsetof(struct prs_job, repo) },
+	{ "head_sha", prs_name_valid_sha,
+	    offsetof(struct prs_job, head_sha) },
+	{ "head_ref", prs_name_valid_ref,
+	    offsetof(struct prs_job, head_ref) },
+	{ "base_ref", prs_name_valid_ref,
+	    offsetof(struct prs_job, base_ref) },
+	{ "clone_url", prs_job_valid_url,
+	    offsetof(struct prs_job, clone_url) },
+};
+
 static int
 prs_job_read(const json_t *j, struct prs_job *job)
 {
 	long long pr = 0;
+	size_t i;
 
-	if (prs_job_get_str(j, "job_id", prs_name_valid_job_id, &job->id) < 0 ||
-	    prs_job_get_str(j, "delivery_id", prs_job_valid_delivery,
-	    &job->delivery) < 0 ||
-	    prs_job_get_int(j, "installation_id", LLONG_MAX,
+	for (i = 0; i < sizeof(prs_job_strings) / sizeof(prs_job_strings[0]);
+	    i++) {
+		char **dst = (char **)((char *)job + prs_job_strings[i].off);
+
+		if (prs_job_get_str(j, prs_job_strings[i].key,
+		    prs_job_strings[i].valid, dst) < 0)
+			return -1;
+	}
+	if (prs_job_get_int(j, "installation_id", LLONG_MAX,
 	    &job->installation) < 0 ||
-	    prs_job_get_str(j, "owner", prs_name_valid_owner, &job->owner) < 0 ||
-	    prs_job_get_str(j, "repo", prs_name_valid_repo, &job->repo) < 0 ||
-	    prs_job_get_int(j, "pr_number", LONG_MAX, &pr) < 0 ||
-	    prs_job_get_str(j, "head_sha", prs_name_valid_sha,
-	    &job->head_sha) < 0 ||
-	    prs_job_get_str(j, "head_ref", prs_name_valid_ref,
-	    &job->head_ref) < 0 ||
-	    prs_job_get_str(j, "base_ref", prs_name_valid_ref,
-	    &job->base_ref) < 0 ||
-	    prs_job_get_str(j, "clone_url", prs_job_valid_url,
-	    &job->clone_url) < 0)
+	    prs_job_get_int(j, "pr_number", LONG_MAX, &pr) < 0)
 		return -1;
 	job->pr_number = (long)pr;
 	return 0;

@@ -66,7 +66,8 @@ prs_log_init(const char *daemon)
 		if (strcasecmp(fmt, "json") == 0)
 			json = 1;
 		else if (strcasecmp(fmt, "text") != 0)
-			return prs_error_set("LOG_FORMAT: must be text or json");
+			return prs_error_set("LOG_FORMAT: must be text or "
+			    "json");
 	}
 
 	prs_log_min = min;

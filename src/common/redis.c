@@ -74,7 +74,8 @@ prs_redis_auth(redisContext *c, const struct prs_redis_config *cfg)
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		/* Redis's own text never echoes the password; check anyway. */
-		int safe = r->str != NULL && strstr(r->str, cfg->password) == NULL;
+		int safe = r->str != NULL &&
+		    strstr(r->str, cfg->password) == NULL;
 
 		prs_error_set("redis %s:%d: AUTH refused: %s", cfg->host,
 		    cfg->port, safe ? r->str : "(reply withheld)");

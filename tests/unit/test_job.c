@@ -138,7 +138,8 @@ test_rejects_bad_numbers_and_urls(void **state)
 	expect_rejected("pr_number", json_integer(0));
 	expect_rejected("pr_number", json_string("17"));
 	expect_rejected("installation_id", json_integer(-1));
-	expect_rejected("job_id", json_string("0123456789ABCDEF0123456789ABCDEF"));
+	expect_rejected("job_id",
+	    json_string("0123456789ABCDEF0123456789ABCDEF"));
 	expect_rejected("clone_url", json_string("file:///etc"));
 	expect_rejected("clone_url", json_string("git@github.com:a/b.git"));
 	expect_rejected("clone_url", json_string("https://"));
@@ -209,7 +210,8 @@ test_name_ref(void **state)
 	assert_true(prs_name_valid_ref("main"));
 	assert_true(prs_name_valid_ref("feature/x-1"));
 	assert_true(prs_name_valid_ref("release-1.2"));
-	assert_true(prs_name_valid_ref("dependabot/npm_and_yarn/lodash-4.17.21"));
+	assert_true(prs_name_valid_ref(
+	    "dependabot/npm_and_yarn/lodash-4.17.21"));
 	assert_false(prs_name_valid_ref("a..b"));
 	assert_false(prs_name_valid_ref("x.lock"));
 	assert_false(prs_name_valid_ref("a/x.lock/b"));
