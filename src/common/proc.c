@@ -1,0 +1,399 @@
+/*
+ * Running a scanner: fork and exec without a shell, in a process group of
+ * its own so that a timeout kills whatever the scanner started too.
+ *
+ * PATH: argv[0] without a slash is looked up in the PATH of the child's
+ * environment (opts->envp), not the worker's, before forking; when envp
+ * holds no PATH the default "/usr/local/bin:/usr/bin:/bin" is searched.
+ * Empty PATH elements are skipped rather than meaning ".".  The child then
+ * calls execve() on the resolved path, so nothing after fork() allocates.
+ *
+ * A failure in the child after fork (chdir, exec) is reported to the
+ * parent through a close-on-exec pipe: the pipe reads empty when exec
+ * succeeded, and holds {step, errno} otherwise.
+ */
+#define _GNU_SOURCE
+#include "prscan/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prscan/error.h"
+
+/* Seconds between SIGTERM and SIGKILL. */
+#define PRS_PROC_GRACE_S 5
+/* Milliseconds between two looks at the child. */
+#define PRS_PROC_POLL_MS 20
+#define PRS_PROC_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+enum prs_proc_step {
+	PRS_PROC_STEP_CHDIR = 1,
+	PRS_PROC_STEP_EXEC,
+	PRS_PROC_STEP_SETUP
+};
+
+struct prs_proc_failure {
+	int step;
+	int err;
+};
+
+/* What the child needs, prepared before fork(). */
+struct prs_proc_child {
+	const char *path;		/* resolved program */
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int in_fd;			/* /dev/null */
+	int out_fd;			/* output file or /dev/null */
+	int report_fd;			/* write end of the failure pipe */
+	int max_fd;
+};
+
+static char *const prs_proc_empty_env[] = { NULL };
+
+static long long
+prs_proc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+prs_proc_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static const char *
+prs_proc_env_path(const char *const *envp)
+{
+	if (envp == NULL)
+		return PRS_PROC_DEFAULT_PATH;
+	for (; *envp != NULL; envp++)
+		if (strncmp(*envp, "PATH=", 5) == 0)
+			return *envp + 5;
+	return PRS_PROC_DEFAULT_PATH;
+}
+
+static int
+prs_proc_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0;
+}
+
+/*
+ * Finds name in the directories of PATH (from envp) into buf.  Returns 0,
+ * or -1 with "name: No such file or directory" (or the reason the last
+ * candidate was refused) in the error.
+ */
+static int
+prs_proc_resolve(const char *name, const char *const *envp, char *buf,
+    size_t n)
+{
+	const char *dir = prs_proc_env_path(envp);
+	int err = ENOENT;
+
+	if (*name == '\0')
+		return prs_error_set("empty program name");
+	if (strchr(name, '/') != NULL) {
+		if ((size_t)snprintf(buf, n, "%s", name) >= n)
+			return prs_error_set("%s: %s", name,
+			    strerror(ENAMETOOLONG));
+		return 0;
+	}
+
+	while (*dir != '\0') {
+		size_t len = strcspn(dir, ":");
+
+		if (len > 0 && (size_t)snprintf(buf, n, "%.*s/%s", (int)len,
+		    dir, name) < n) {
+			if (prs_proc_executable(buf))
+				return 0;
+			if (errno == EACCES)
+				err = EACCES;
+		}
+		dir += len;
+		if (*dir == ':')
+			dir++;
+	}
+	return prs_error_set("%s: %s", name, strerror(err));
+}
+
+static void
+prs_proc_child_fail(int fd, int step)
+{
+	struct prs_proc_failure f = { step, errno };
+	ssize_t w;
+
+	w = write(fd, &f, sizeof(f));
+	(void)w;
+	_exit(127);
+}
+
+static void
+prs_proc_child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);	/* fails for KILL and STOP */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Closes every descriptor from `from` up. */
+static void
+prs_proc_child_close_from(int from, int max_fd)
+{
+	int fd;
+
+	if (close_range((unsigned int)from, ~0U, 0) == 0)
+		return;
+	for (fd = from; fd < max_fd; fd++)
+		close(fd);
+}
+
+/* Runs in the child: async-signal-safe calls only, never returns. */
+static void
+prs_proc_child_run(const struct prs_proc_child *c)
+{
+	struct rlimit nocore = { 0, 0 };
+	int report = c->report_fd;
+
+	setpgid(0, 0);
+	prs_proc_child_signals();
+
+	if (dup2(c->in_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 ||
+	    dup2(c->out_fd, 2) < 0)
+		prs_proc_child_fail(report, PRS_PROC_STEP_SETUP);
+
+	/* The report pipe moves to fd 3, still close-on-exec. */
+	if (report != 3) {
+		if (dup3(report, 3, O_CLOEXEC) < 0)
+			prs_proc_child_fail(report, PRS_PROC_STEP_SETUP);
+		report = 3;
+	}
+	prs_proc_child_close_from(4, c->max_fd);
+
+	if (c->cwd != NULL && chdir(c->cwd) < 0)
+		prs_proc_child_fail(report, PRS_PROC_STEP_CHDIR);
+	setrlimit(RLIMIT_CORE, &nocore);
+
+	execve(c->path, c->argv, c->envp);
+	prs_proc_child_fail(report, PRS_PROC_STEP_EXEC);
+}
+
+static int
+prs_proc_open_output(const char *path)
+{
+	int fd;
+
+	if (path == NULL)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		prs_error_set("%s: %s", path != NULL ? path : "/dev/null",
+		    strerror(errno));
+	return fd;
+}
+
+/*
+ * Reads the failure pipe until exec closes it.  Returns 0 when the child
+ * is running the program, -1 with the error set otherwise.
+ */
+static int
+prs_proc_read_report(int fd, const struct prs_proc_opts *opts)
+{
+	struct prs_proc_failure f;
+	ssize_t n;
+
+	do
+		n = read(fd, &f, sizeof(f));
+	while (n < 0 && errno == EINTR);
+
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(f))
+		return prs_error_set("%s: could not be started",
+		    opts->argv[0]);
+
+	switch (f.step) {
+	case PRS_PROC_STEP_CHDIR:
+		return prs_error_set("chdir %s: %s", opts->cwd,
+		    strerror(f.err));
+	case PRS_PROC_STEP_EXEC:
+		return prs_error_set("%s: %s", opts->argv[0], strerror(f.err));
+	default:
+		return prs_error_set("%s: setting up the child: %s",
+		    opts->argv[0], strerror(f.err));
+	}
+}
+
+/* The whole environment as execve wants it, without casting const away. */
+static char *const *
+prs_proc_vec(const char *const *v)
+{
+	char *const *out;
+
+	if (v == NULL)
+		return prs_proc_empty_env;
+	memcpy(&out, &v, sizeof(out));
+	return out;
+}
+
+static void
+prs_proc_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Forks the child; *pid on success.  Returns 0 or -1 with the error set. */
+static int
+prs_proc_start(const struct prs_proc_opts *opts, const char *path,
+    pid_t *pid)
+{
+	struct prs_proc_child c;
+	int pipefd[2] = { -1, -1 };
+	int in_fd = -1, out_fd = -1;
+	long maxfd = sysconf(_SC_OPEN_MAX);
+	int rc = -1;
+
+	in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in_fd < 0) {
+		prs_error_set("/dev/null: %s", strerror(errno));
+		goto out;
+	}
+	out_fd = prs_proc_open_output(opts->output_path);
+	if (out_fd < 0)
+		goto out;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		prs_error_set("pipe: %s", strerror(errno));
+		goto out;
+	}
+
+	c.path = path;
+	c.argv = prs_proc_vec(opts->argv);
+	c.envp = prs_proc_vec(opts->envp);
+	c.cwd = opts->cwd;
+	c.in_fd = in_fd;
+	c.out_fd = out_fd;
+	c.report_fd = pipefd[1];
+	c.max_fd = maxfd > 0 && maxfd < INT_MAX ? (int)maxfd : 1024;
+
+	*pid = fork();
+	if (*pid < 0) {
+		prs_error_set("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (*pid == 0)
+		prs_proc_child_run(&c);
+
+	/* Both sides set the group so that kill(-pid) works at once. */
+	setpgid(*pid, *pid);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	if (prs_proc_read_report(pipefd[0], opts) < 0) {
+		prs_proc_reap(*pid);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (in_fd >= 0)
+		close(in_fd);
+	if (out_fd >= 0)
+		close(out_fd);
+	return rc;
+}
+
+/*
+ * Waits for pid, killing its group on timeout or cancel: SIGTERM first,
+ * SIGKILL after the grace period.  Returns the wait status.
+ */
+static int
+prs_proc_wait(pid_t pid, const struct prs_proc_opts *opts, int *killed)
+{
+	long long deadline = prs_proc_now_ms() + opts->timeout_s * 1000;
+	long long term_at = 0;
+	int st = 0;
+
+	*killed = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		long long now;
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+
+		now = prs_proc_now_ms();
+		if (!*killed && (now >= deadline ||
+		    (opts->cancel != NULL && *opts->cancel))) {
+			kill(-pid, SIGTERM);
+			*killed = 1;
+			term_at = now;
+		} else if (*killed && term_at != 0 &&
+		    now - term_at >= PRS_PROC_GRACE_S * 1000) {
+			kill(-pid, SIGKILL);
+			term_at = 0;
+		}
+		prs_proc_sleep_ms(PRS_PROC_POLL_MS);
+	}
+
+	/* Sweep whatever the scanner left running in its group. */
+	kill(-pid, SIGKILL);
+	return st;
+}
+
+int
+prs_proc_run(const struct prs_proc_opts *opts, int *status, int *timed_out)
+{
+	char path[PATH_MAX];
+	pid_t pid = -1;
+	int st, killed;
+
+	*status = -1;
+	*timed_out = 0;
+	if (opts->argv == NULL || opts->argv[0] == NULL)
+		return prs_error_set("no program to run");
+	if (prs_proc_resolve(opts->argv[0], opts->envp, path,
+	    sizeof(path)) < 0)
+		return -1;
+	if (prs_proc_start(opts, path, &pid) < 0)
+		return -1;
+
+	st = prs_proc_wait(pid, opts, &killed);
+	if (WIFEXITED(st))
+		*status = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		*status = 128 + WTERMSIG(st);
+	*timed_out = killed;
+	return 0;
+}
