@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's packages, what building, running and testing
+# prscan needs, and nothing when all of it is already there.
+set -euo pipefail
+
+packages=(
+	build-essential cmake pkg-config git ca-certificates curl jq openssl
+	libmicrohttpd-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
+	libssl-dev libgit2-dev libcmocka-dev
+	redis-server
+	python3 python3-redis python3-jwt python3-cryptography
+	docker-compose
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

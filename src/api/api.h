@@ -1,0 +1,95 @@
+/* prscan-api's modules, private to the daemon. */
+#ifndef PRSCAN_API_H
+#define PRSCAN_API_H
+
+#include <stddef.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "prscan/finding.h"
+#include "prscan/github.h"
+#include "prscan/job.h"
+#include "prscan/redis.h"
+
+#define API_MAX_BODY (25L * 1024 * 1024)
+#define API_MAX_SECRETS 2
+#define API_MAX_SCANNERS 16
+#define API_DEDUP_TTL (72L * 3600)
+#define API_CALLBACK_SKEW 300
+
+struct api_config {
+	long port;
+	long threads;
+	struct prs_redis_config redis;
+	char *webhook_secrets[API_MAX_SECRETS];
+	size_t nsecrets;
+	char *app_id;
+	char *private_key;		/* PEM */
+	size_t private_key_len;
+	char *api_url;
+	char *callback_secret;
+	char *scanners[API_MAX_SCANNERS];
+	size_t nscanners;
+	long stream_maxlen;
+	long storage_ttl;
+	enum prs_severity fail_on;
+	int error_neutral;
+};
+
+/* Everything a request handler needs; shared by the pool's threads. */
+struct api {
+	struct api_config cfg;
+	struct prs_github *gh;
+};
+
+/* A handler's answer: status and a JSON body (stolen by the server). */
+struct api_reply {
+	unsigned int status;
+	json_t *body;
+	int no_store;			/* Cache-Control: no-store */
+};
+
+/* A request as handlers see it: headers looked up through get_header. */
+struct api_request {
+	const char *method;
+	const char *path;
+	const char *body;
+	size_t len;
+	const char *(*get_header)(void *conn, const char *name);
+	void *conn;
+};
+
+/* config.c */
+int api_config_load(struct api_config *cfg);
+void api_config_dispose(struct api_config *cfg);
+
+/* reply helpers, server.c */
+void api_reply_set(struct api_reply *r, unsigned int status, json_t *body);
+void api_reply_error(struct api_reply *r, unsigned int status,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *api_header(const struct api_request *req, const char *name);
+
+/* server.c: runs until SIGTERM or SIGINT; returns the exit code. */
+int api_server_run(struct api *api);
+
+/* store.c: the calling thread's Redis connection, or NULL when down. */
+redisContext *api_redis(const struct api *api);
+/* Drops the calling thread's connection after an error. */
+void api_redis_drop(void);
+/* Frees the calling thread's connection (thread exit). */
+void api_redis_release(void);
+
+/* webhook.c */
+void api_webhook(struct api *api, const struct api_request *req,
+    struct api_reply *reply);
+
+/* callback.c */
+void api_callback(struct api *api, const struct api_request *req,
+    struct api_reply *reply);
+void api_token(struct api *api, const struct api_request *req,
+    struct api_reply *reply);
+
+/* status */
+void api_status(struct api *api, struct api_reply *reply);
+
+#endif

@@ -1,0 +1,254 @@
+/* prscan-api's configuration, read once at start-up. */
+#include "api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "prscan/env.h"
+#include "prscan/error.h"
+
+static int
+split_list(const char *name, const char *value, char **out, size_t max,
+    size_t *n)
+{
+	const char *p = value;
+
+	*n = 0;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		const char *s = p, *e = p + len;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > s) {
+			if (*n == max)
+				return prs_error_set("%s: at most %zu values",
+				    name, max);
+			out[*n] = strndup(s, (size_t)(e - s));
+			if (out[*n] == NULL)
+				return prs_error_set("out of memory");
+			(*n)++;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (*n == 0)
+		return prs_error_set("%s: must not be empty", name);
+	return 0;
+}
+
+static int
+scanner_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return i > 0 && i <= 32;
+}
+
+/* The key variable holds base64 of the PEM, or the PEM itself. */
+static int
+decode_key(char *value, char **pem, size_t *len)
+{
+	size_t vlen = strlen(value), n = 0;
+	int outl = 0, fin = 0;
+	unsigned char *buf = NULL;
+	EVP_ENCODE_CTX *ctx = NULL;
+
+	if (strncmp(value, "-----BEGIN", 10) == 0) {
+		*pem = value;
+		*len = vlen;
+		return 0;
+	}
+	buf = malloc(vlen + 1);
+	ctx = EVP_ENCODE_CTX_new();
+	if (buf == NULL || ctx == NULL)
+		goto fail;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, buf, &outl, (unsigned char *)value,
+	    (int)vlen) < 0)
+		goto fail;
+	n = (size_t)outl;
+	if (EVP_DecodeFinal(ctx, buf + n, &fin) != 1)
+		goto fail;
+	n += (size_t)fin;
+	buf[n] = '\0';
+	EVP_ENCODE_CTX_free(ctx);
+	prs_secret_free(value);
+	*pem = (char *)buf;
+	*len = n;
+	return 0;
+fail:
+	EVP_ENCODE_CTX_free(ctx);
+	if (buf != NULL)
+		prs_secret_wipe(buf, vlen + 1);
+	free(buf);
+	prs_secret_free(value);
+	return prs_error_set("GITHUB_APP_PRIVATE_KEY: not base64 of a PEM "
+	    "key");
+}
+
+static int
+load_private_key(struct api_config *cfg)
+{
+	const char *file = getenv("GITHUB_APP_PRIVATE_KEY_FILE");
+	char *value = NULL;
+
+	if (prs_env_secret("GITHUB_APP_PRIVATE_KEY", &value) < 0)
+		return -1;
+	if (value == NULL)
+		return prs_error_set("GITHUB_APP_PRIVATE_KEY or "
+		    "GITHUB_APP_PRIVATE_KEY_FILE: one is required");
+	if (file != NULL && *file != '\0') {
+		cfg->private_key = value;
+		cfg->private_key_len = strlen(value);
+		return 0;
+	}
+	return decode_key(value, &cfg->private_key, &cfg->private_key_len);
+}
+
+static int
+load_secrets(struct api_config *cfg)
+{
+	char *v = NULL, *prev = NULL;
+	int rc = -1;
+
+	if (prs_env_secret("GITHUB_WEBHOOK_SECRET", &v) < 0)
+		goto out;
+	if (v == NULL) {
+		prs_error_set("GITHUB_WEBHOOK_SECRET: required");
+		goto out;
+	}
+	if (split_list("GITHUB_WEBHOOK_SECRET", v, cfg->webhook_secrets,
+	    API_MAX_SECRETS, &cfg->nsecrets) < 0)
+		goto out;
+	if (prs_env_secret("GITHUB_WEBHOOK_SECRET_PREVIOUS", &prev) < 0)
+		goto out;
+	if (prev != NULL) {
+		if (cfg->nsecrets == API_MAX_SECRETS) {
+			prs_error_set("GITHUB_WEBHOOK_SECRET_PREVIOUS: "
+			    "GITHUB_WEBHOOK_SECRET already holds two");
+			goto out;
+		}
+		cfg->webhook_secrets[cfg->nsecrets++] = prev;
+		prev = NULL;
+	}
+	if (prs_env_secret("CALLBACK_SECRET", &cfg->callback_secret) < 0)
+		goto out;
+	if (cfg->callback_secret == NULL) {
+		prs_error_set("CALLBACK_SECRET: required");
+		goto out;
+	}
+	rc = 0;
+out:
+	prs_secret_free(v);
+	prs_secret_free(prev);
+	return rc;
+}
+
+static int
+load_scanners(struct api_config *cfg)
+{
+	char *v = NULL;
+	size_t i;
+	int rc = -1;
+
+	prs_env_string("SCANNERS", "kics,blackduck", &v);
+	if (v == NULL || split_list("SCANNERS", v, cfg->scanners,
+	    API_MAX_SCANNERS, &cfg->nscanners) < 0)
+		goto out;
+	for (i = 0; i < cfg->nscanners; i++) {
+		if (!scanner_name_ok(cfg->scanners[i])) {
+			prs_error_set("SCANNERS: '%s' is not a scanner name "
+			    "(a-z, 0-9, -)", cfg->scanners[i]);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
+static int
+load_policy(struct api_config *cfg)
+{
+	char *v = NULL;
+	int rc = -1;
+
+	prs_env_string("FAIL_ON", "HIGH", &v);
+	if (prs_severity_parse(v, &cfg->fail_on) < 0) {
+		prs_error_set("FAIL_ON: must be one of CRITICAL, HIGH, "
+		    "MEDIUM, LOW, INFO, TRACE");
+		goto out;
+	}
+	free(v);
+	prs_env_string("ON_SCAN_ERROR", "failure", &v);
+	if (strcmp(v, "failure") != 0 && strcmp(v, "neutral") != 0) {
+		prs_error_set("ON_SCAN_ERROR: must be failure or neutral");
+		goto out;
+	}
+	cfg->error_neutral = strcmp(v, "neutral") == 0;
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
+int
+api_config_load(struct api_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (prs_env_long("PORT", 8080, 1, 65535, &cfg->port) < 0 ||
+	    prs_env_long("API_THREADS", 4, 1, 256, &cfg->threads) < 0 ||
+	    prs_env_long("STREAM_MAXLEN", 10000, 1, 1000000000L,
+	    &cfg->stream_maxlen) < 0 ||
+	    prs_env_long("STORAGE_TTL", 2592000, 60, 315360000L,
+	    &cfg->storage_ttl) < 0)
+		return -1;
+	if (prs_redis_config_load(&cfg->redis) < 0 || load_secrets(cfg) < 0)
+		return -1;
+	prs_env_string("GITHUB_APP_ID", NULL, &cfg->app_id);
+	if (cfg->app_id == NULL || strspn(cfg->app_id, "0123456789") !=
+	    strlen(cfg->app_id))
+		return prs_error_set("GITHUB_APP_ID: required, the App's "
+		    "numeric id");
+	if (load_private_key(cfg) < 0)
+		return -1;
+	prs_env_string("GITHUB_API_URL", "https://api.github.com",
+	    &cfg->api_url);
+	if (strncmp(cfg->api_url, "https://", 8) != 0 &&
+	    strncmp(cfg->api_url, "http://", 7) != 0)
+		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
+	if (load_scanners(cfg) < 0 || load_policy(cfg) < 0)
+		return -1;
+	return 0;
+}
+
+void
+api_config_dispose(struct api_config *cfg)
+{
+	size_t i;
+
+	prs_redis_config_dispose(&cfg->redis);
+	for (i = 0; i < cfg->nsecrets; i++)
+		prs_secret_free(cfg->webhook_secrets[i]);
+	for (i = 0; i < cfg->nscanners; i++)
+		free(cfg->scanners[i]);
+	free(cfg->app_id);
+	if (cfg->private_key != NULL)
+		prs_secret_wipe(cfg->private_key, cfg->private_key_len);
+	free(cfg->private_key);
+	free(cfg->api_url);
+	prs_secret_free(cfg->callback_secret);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,356 @@
+/* The HTTP side of prscan-api: libmicrohttpd, routing, bodies, answers. */
+#include "api.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "prscan/error.h"
+#include "prscan/log.h"
+
+enum route {
+	ROUTE_NONE,
+	ROUTE_WEBHOOK,
+	ROUTE_CALLBACK,
+	ROUTE_TOKEN,
+	ROUTE_STATUS
+};
+
+/* One request's state across libmicrohttpd's calls. */
+struct conn_state {
+	enum route route;
+	char *body;
+	size_t len;
+	size_t cap;
+	int too_large;
+};
+
+void
+api_reply_set(struct api_reply *r, unsigned int status, json_t *body)
+{
+	r->status = status;
+	json_decref(r->body);
+	r->body = body;
+}
+
+void
+api_reply_error(struct api_reply *r, unsigned int status, const char *fmt,
+    ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_reply_set(r, status, json_pack("{s:s}", "error", msg));
+}
+
+const char *
+api_header(const struct api_request *req, const char *name)
+{
+	return req->get_header(req->conn, name);
+}
+
+static const char *
+mhd_header(void *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, struct api_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = NULL;
+
+	if (r->body != NULL)
+		text = json_dumps(r->body, JSON_COMPACT);
+	if (text == NULL)
+		text = strdup("{}");
+	if (text == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (r->no_store)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	json_decref(r->body);
+	r->body = NULL;
+	return ret;
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *conn, unsigned int status, const char *msg)
+{
+	struct api_reply r = { 0, NULL, 0 };
+
+	api_reply_error(&r, status, "%s", msg);
+	return send_reply(conn, &r);
+}
+
+static enum route
+route_of(const char *url)
+{
+	if (strcmp(url, "/webhook") == 0)
+		return ROUTE_WEBHOOK;
+	if (strcmp(url, "/callback") == 0)
+		return ROUTE_CALLBACK;
+	if (strcmp(url, "/token") == 0)
+		return ROUTE_TOKEN;
+	if (strcmp(url, "/status") == 0)
+		return ROUTE_STATUS;
+	return ROUTE_NONE;
+}
+
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * What can be refused before a byte of the body is read: the size it
+ * announces, the webhook's required headers and its content type.
+ */
+static const char *const webhook_headers[] = {
+	"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"
+};
+
+/*
+ * What can be refused before a byte of the body is read: the size it
+ * announces, the webhook's required headers and its content type.
+ */
+static const char *
+precheck(struct MHD_Connection *conn, enum route route, unsigned int *status,
+    char *buf, size_t n)
+{
+	const char *cl = mhd_header(conn, "Content-Length");
+	size_t i;
+
+	if (cl != NULL && strtoull(cl, NULL, 10) >
+	    (unsigned long long)API_MAX_BODY) {
+		*status = MHD_HTTP_CONTENT_TOO_LARGE;
+		return "body larger than 25 MiB";
+	}
+	if (route != ROUTE_WEBHOOK)
+		return NULL;
+	for (i = 0; i < sizeof(webhook_headers) / sizeof(*webhook_headers);
+	    i++) {
+		const char *v = mhd_header(conn, webhook_headers[i]);
+
+		if (v == NULL || *v == '\0') {
+			*status = MHD_HTTP_BAD_REQUEST;
+			snprintf(buf, n, "missing %s header",
+			    webhook_headers[i]);
+			return buf;
+		}
+	}
+	if (!is_json_type(mhd_header(conn, "Content-Type"))) {
+		*status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+		return "content type must be application/json (set the "
+		    "webhook's content type to JSON)";
+	}
+	return NULL;
+}
+
+static int
+append_body(struct conn_state *st, const char *data, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (st->too_large)
+		return 0;
+	if (st->len + n > (size_t)API_MAX_BODY) {
+		st->too_large = 1;
+		return 0;
+	}
+	if (st->len + n + 1 > st->cap) {
+		cap = st->cap == 0 ? 16384 : st->cap;
+		while (cap < st->len + n + 1)
+			cap *= 2;
+		p = realloc(st->body, cap);
+		if (p == NULL)
+			return -1;
+		st->body = p;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, n);
+	st->len += n;
+	st->body[st->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result
+dispatch(struct api *api, struct MHD_Connection *conn, const char *method,
+    const char *url, struct conn_state *st)
+{
+	struct api_reply reply = { 500, NULL, 0 };
+	struct api_request req = { method, url, st->body != NULL ?
+		st->body : "", st->len, mhd_header, conn };
+
+	switch (st->route) {
+	case ROUTE_WEBHOOK:
+		api_webhook(api, &req, &reply);
+		break;
+	case ROUTE_CALLBACK:
+		api_callback(api, &req, &reply);
+		break;
+	case ROUTE_TOKEN:
+		api_token(api, &req, &reply);
+		break;
+	case ROUTE_STATUS:
+		api_status(api, &reply);
+		break;
+	case ROUTE_NONE:
+		api_reply_error(&reply, 404, "no such route");
+		break;
+	}
+	if (reply.body == NULL && reply.status >= 400)
+		api_reply_error(&reply, reply.status, "request failed");
+	return send_reply(conn, &reply);
+}
+
+static enum MHD_Result
+first_call(struct MHD_Connection *conn, const char *method, const char *url,
+    void **con_cls)
+{
+	struct conn_state *st;
+	enum route route = route_of(url);
+	int want_post = route != ROUTE_STATUS;
+	unsigned int status = 0;
+	char buf[96];
+	const char *why;
+
+	if (route == ROUTE_NONE)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "no such route");
+	if (strcmp(method, want_post ? "POST" : "GET") != 0)
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    want_post ? "use POST" : "use GET");
+	why = precheck(conn, route, &status, buf, sizeof(buf));
+	if (why != NULL)
+		return send_error(conn, status, why);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return MHD_NO;
+	st->route = route;
+	*con_cls = st;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct conn_state *st = *con_cls;
+
+	(void)version;
+	if (st == NULL)
+		return first_call(conn, method, url, con_cls);
+	if (*upload_data_size > 0) {
+		if (append_body(st, upload_data, *upload_data_size) < 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_large)
+		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body larger than 25 MiB");
+	return dispatch(cls, conn, method, url, st);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn_state *st = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (st == NULL)
+		return;
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	prs_debug("libmicrohttpd", "detail=%s", msg);
+}
+
+static struct MHD_Daemon *
+start_daemon(struct api *api)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	return MHD_start_daemon(flags, (uint16_t)api->cfg.port, NULL, NULL,
+	    on_request, api,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg.threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+	    MHD_OPTION_END);
+}
+
+int
+api_server_run(struct api *api)
+{
+	struct MHD_Daemon *d;
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGPIPE);
+	/* Blocked here so that every pool thread inherits the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	d = start_daemon(api);
+	if (d == NULL) {
+		prs_log(PRS_LOG_FATAL, "cannot listen", "port=%ld errno=%s",
+		    api->cfg.port, strerror(errno));
+		return 1;
+	}
+	prs_info("listening", "port=%ld threads=%ld", api->cfg.port,
+	    api->cfg.threads);
+	sigdelset(&set, SIGPIPE);
+	while (sig != SIGTERM && sig != SIGINT) {
+		if (sigwait(&set, &sig) != 0)
+			break;
+	}
+	prs_info("stopping", "signal=%d", sig);
+	MHD_stop_daemon(d);
+	return 0;
+}

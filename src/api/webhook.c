@@ -1,0 +1,412 @@
+/* POST /webhook: GitHub's deliveries, verified, recorded, fanned out. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prscan/error.h"
+#include "prscan/log.h"
+#include "prscan/sig.h"
+
+#define DELIVERY_MAX 64
+
+/* What the webhook learnt about a delivery, for its answer and log. */
+struct delivery {
+	const char *id;
+	const char *event;
+	const char *action;
+	char repo[160];
+};
+
+static const char *const scan_actions[] = {
+	"opened", "synchronize", "reopened", "ready_for_review"
+};
+
+/* Follows a dotted path of object keys; NULL when any step is missing. */
+static json_t *
+jpath(json_t *root, const char *path)
+{
+	char key[64];
+	const char *p = path;
+
+	while (root != NULL && *p != '\0') {
+		size_t n = strcspn(p, ".");
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		root = json_is_object(root) ? json_object_get(root, key) :
+		    NULL;
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return root;
+}
+
+static const char *
+jstr(json_t *root, const char *path)
+{
+	return json_string_value(jpath(root, path));
+}
+
+static int
+delivery_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= DELIVERY_MAX &&
+	    strspn(s, "0123456789abcdefABCDEF-") == n;
+}
+
+static int
+signature_ok(const struct api *api, const struct api_request *req)
+{
+	const char *sig = api_header(req, "X-Hub-Signature-256");
+	size_t i;
+	int ok = 0;
+
+	/* Every secret is tried so that timing does not tell which. */
+	for (i = 0; i < api->cfg.nsecrets; i++)
+		ok |= prs_sig_check_github(api->cfg.webhook_secrets[i],
+		    req->body, req->len, sig) == 0;
+	return ok;
+}
+
+static void
+reply_ignored(struct api_reply *reply, const struct delivery *d,
+    const char *why)
+{
+	prs_info("delivery ignored", "delivery=%s event=%s action=%s "
+	    "repo=%s reason=\"%s\"", d->id, d->event,
+	    d->action != NULL ? d->action : "-",
+	    d->repo[0] != '\0' ? d->repo : "-", why);
+	api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s}", "status",
+	    "ignored", "delivery", d->id, "reason", why));
+}
+
+static void
+reply_redis_down(struct api_reply *reply, const struct delivery *d,
+    const char *what)
+{
+	prs_err("delivery not recorded", "delivery=%s event=%s reason=\"%s\"",
+	    d->id, d->event, what);
+	api_redis_drop();
+	api_reply_error(reply, 503, "storage unavailable, retry later");
+}
+
+/*
+ * Records an ignored delivery's id so that a redelivery is recognised.
+ * Returns 1 when it was new, 0 when seen before, -1 when Redis failed.
+ */
+static int
+record_delivery(struct api *api, const char *id, const char *value)
+{
+	redisContext *c = api_redis(api);
+	redisReply *r;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	r = redisCommand(c, "SET delivery:%s %s NX EX %ld", id, value,
+	    API_DEDUP_TTL);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(r);
+		return -1;
+	}
+	rc = r->type == REDIS_REPLY_STATUS ? 1 : 0;
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+finish_ignored(struct api *api, struct api_reply *reply,
+    const struct delivery *d, const char *why)
+{
+	int rc = record_delivery(api, d->id, "ignored");
+
+	if (rc < 0) {
+		reply_redis_down(reply, d, "redis unavailable");
+		return;
+	}
+	if (rc == 0) {
+		prs_info("duplicate delivery", "delivery=%s event=%s", d->id,
+		    d->event);
+		api_reply_set(reply, 200, json_pack("{s:s,s:s}", "status",
+		    "duplicate", "delivery", d->id));
+		return;
+	}
+	reply_ignored(reply, d, why);
+}
+
+static int
+is_scan_action(const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scan_actions) / sizeof(*scan_actions); i++)
+		if (strcmp(action, scan_actions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Builds the job from a pull_request payload; 400's reason on failure. */
+static struct prs_job *
+job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
+{
+	static const char *const need[] = { "repository.owner.login",
+		"repository.name", "pull_request.head.sha",
+		"pull_request.head.ref", "pull_request.base.ref",
+		"repository.clone_url" };
+	json_t *rec = NULL;
+	struct prs_job *job = NULL;
+	char id[33];
+	size_t i;
+
+	for (i = 0; i < sizeof(need) / sizeof(*need); i++) {
+		if (jstr(root, need[i]) == NULL) {
+			snprintf(why, n, "payload lacks %s", need[i]);
+			return NULL;
+		}
+	}
+	if (!json_is_integer(jpath(root, "pull_request.number"))) {
+		snprintf(why, n, "payload lacks pull_request.number");
+		return NULL;
+	}
+	if (prs_job_new_id(id) < 0) {
+		snprintf(why, n, "cannot make a job id");
+		return NULL;
+	}
+	rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:s,s:s}",
+	    "job_id", id, "delivery_id", delivery,
+	    "installation_id", json_integer_value(jpath(root,
+	    "installation.id")),
+	    "owner", jstr(root, "repository.owner.login"),
+	    "repo", jstr(root, "repository.name"),
+	    "pr_number", json_integer_value(jpath(root, "pull_request.number")),
+	    "head_sha", jstr(root, "pull_request.head.sha"),
+	    "head_ref", jstr(root, "pull_request.head.ref"),
+	    "base_ref", jstr(root, "pull_request.base.ref"),
+	    "clone_url", jstr(root, "repository.clone_url"));
+	if (rec == NULL || prs_job_from_json(rec, &job) < 0)
+		snprintf(why, n, "invalid pull request: %s", rec == NULL ?
+		    "out of memory" : prs_error_last());
+	json_decref(rec);
+	return job;
+}
+
+static int
+reply_ok(const redisReply *r)
+{
+	return r != NULL && r->type != REDIS_REPLY_ERROR;
+}
+
+/* Queues the commands of one job between MULTI and EXEC. */
+static void
+append_job(redisContext *c, const struct api *api, const struct prs_job *job,
+    const char *rec)
+{
+	size_t i;
+
+	redisAppendCommand(c, "MULTI");
+	redisAppendCommand(c, "SET delivery:%s %s EX %ld", job->delivery,
+	    job->id, API_DEDUP_TTL);
+	redisAppendCommand(c, "SET storage:%s %s EX %ld", job->id, rec,
+	    api->cfg.storage_ttl);
+	for (i = 0; i < api->cfg.nscanners; i++)
+		redisAppendCommand(c, "XADD worker-%s MAXLEN ~ %ld * job_id %s "
+		    "job %s", api->cfg.scanners[i], api->cfg.stream_maxlen,
+		    job->id, rec);
+	redisAppendCommand(c, "EXEC");
+}
+
+/*
+ * Writes the delivery mark, the job record and one entry per scanner in
+ * one transaction, watching the delivery key so that two copies of one
+ * delivery racing each other queue one job.  Returns 1 when queued, 0 for
+ * a duplicate, -1 when Redis failed (nothing written).
+ */
+static int
+enqueue(struct api *api, const struct prs_job *job)
+{
+	redisContext *c = api_redis(api);
+	redisReply *r = NULL;
+	char *rec = NULL;
+	json_t *j = NULL;
+	size_t i, n = api->cfg.nscanners + 4;
+	int rc = -1, exists;
+
+	if (c == NULL)
+		return -1;
+	r = redisCommand(c, "WATCH delivery:%s", job->delivery);
+	if (!reply_ok(r))
+		goto out;
+	freeReplyObject(r);
+	r = redisCommand(c, "EXISTS delivery:%s", job->delivery);
+	if (!reply_ok(r))
+		goto out;
+	exists = r->integer != 0;
+	freeReplyObject(r);
+	r = NULL;
+	if (exists) {
+		r = redisCommand(c, "UNWATCH");
+		rc = reply_ok(r) ? 0 : -1;
+		goto out;
+	}
+	j = prs_job_to_json(job);
+	rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (rec == NULL)
+		goto out;
+	append_job(c, api, job, rec);
+	for (i = 0; i < n; i++) {
+		freeReplyObject(r);
+		r = NULL;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || !reply_ok(r))
+			goto out;
+	}
+	/* A nil EXEC: the watched key changed, a copy got there first. */
+	if (r->type == REDIS_REPLY_NIL)
+		rc = 0;
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == n - 2)
+		rc = 1;
+out:
+	if (rc < 0 && c->err == 0)
+		prs_error_set("%s", r != NULL && r->type == REDIS_REPLY_ERROR ?
+		    r->str : "unexpected reply");
+	else if (rc < 0)
+		prs_error_set("%s", c->errstr);
+	freeReplyObject(r);
+	free(rec);
+	json_decref(j);
+	return rc;
+}
+
+static void
+queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
+    json_t *root)
+{
+	struct prs_job *job = NULL;
+	json_t *names;
+	char why[256];
+	size_t i;
+	int rc;
+
+	job = job_from_payload(root, d->id, why, sizeof(why));
+	if (job == NULL) {
+		prs_info("delivery rejected", "delivery=%s event=%s "
+		    "reason=\"%s\"", d->id, d->event, why);
+		api_reply_error(reply, 400, "%s", why);
+		return;
+	}
+	rc = enqueue(api, job);
+	if (rc < 0) {
+		reply_redis_down(reply, d, prs_error_last());
+	} else if (rc == 0) {
+		prs_info("duplicate delivery", "delivery=%s event=%s", d->id,
+		    d->event);
+		api_reply_set(reply, 200, json_pack("{s:s,s:s}", "status",
+		    "duplicate", "delivery", d->id));
+	} else {
+		prs_info("scan queued", "delivery=%s event=%s action=%s "
+		    "job=%s repo=%s/%s sha=%s pr=%ld", d->id, d->event,
+		    d->action, job->id, job->owner, job->repo, job->head_sha,
+		    job->pr_number);
+		names = json_array();
+		for (i = 0; i < api->cfg.nscanners; i++)
+			json_array_append_new(names,
+			    json_string(api->cfg.scanners[i]));
+		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:o}",
+		    "status", "queued", "delivery", d->id, "job_id", job->id,
+		    "scanners", names));
+	}
+	prs_job_free(job);
+}
+
+static void
+handle_pull_request(struct api *api, struct api_reply *reply,
+    struct delivery *d, json_t *root)
+{
+	char why[128];
+	json_t *draft;
+
+	d->action = jstr(root, "action");
+	if (d->action == NULL || !json_is_object(jpath(root, "pull_request"))) {
+		api_reply_error(reply, 400, "payload lacks %s",
+		    d->action == NULL ? "action" : "pull_request");
+		return;
+	}
+	if (!is_scan_action(d->action)) {
+		snprintf(why, sizeof(why), "action %.64s is not scanned",
+		    d->action);
+		finish_ignored(api, reply, d, why);
+		return;
+	}
+	draft = jpath(root, "pull_request.draft");
+	if (json_is_true(draft)) {
+		finish_ignored(api, reply, d, "draft pull request");
+		return;
+	}
+	if (!json_is_integer(jpath(root, "installation.id")) ||
+	    json_integer_value(jpath(root, "installation.id")) < 1) {
+		finish_ignored(api, reply, d, "no installation.id: the "
+		    "delivery did not come to a GitHub App installation");
+		return;
+	}
+	queue_scan(api, reply, d, root);
+}
+
+static void
+describe_repo(struct delivery *d, json_t *root)
+{
+	const char *full = jstr(root, "repository.full_name");
+
+	snprintf(d->repo, sizeof(d->repo), "%.150s", full != NULL &&
+	    strspn(full, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_./") == strlen(full) ? full : "");
+}
+
+void
+api_webhook(struct api *api, const struct api_request *req,
+    struct api_reply *reply)
+{
+	struct delivery d = { api_header(req, "X-GitHub-Delivery"),
+		api_header(req, "X-GitHub-Event"), NULL, "" };
+	json_error_t jerr;
+	json_t *root = NULL;
+	char why[128];
+
+	if (!signature_ok(api, req)) {
+		prs_warn("signature mismatch", "delivery=%.64s", d.id);
+		api_reply_error(reply, 401, "signature does not match");
+		return;
+	}
+	if (!delivery_id_ok(d.id) || strlen(d.event) > 64 ||
+	    strspn(d.event, "abcdefghijklmnopqrstuvwxyz_") != strlen(d.event)) {
+		api_reply_error(reply, 400, "malformed X-GitHub-Delivery or "
+		    "X-GitHub-Event header");
+		return;
+	}
+	root = json_loadb(req->body, req->len, 0, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		prs_info("malformed payload", "delivery=%s event=%s", d.id,
+		    d.event);
+		api_reply_error(reply, 400, "malformed JSON: %s (line %d)",
+		    root == NULL ? jerr.text : "not an object",
+		    root == NULL ? jerr.line : 1);
+		goto out;
+	}
+	describe_repo(&d, root);
+	if (strcmp(d.event, "ping") == 0) {
+		prs_info("ping", "delivery=%s", d.id);
+		api_reply_set(reply, 200, json_pack("{s:s}", "status", "pong"));
+	} else if (strcmp(d.event, "pull_request") == 0) {
+		handle_pull_request(api, reply, &d, root);
+	} else {
+		snprintf(why, sizeof(why), "event %s is not handled", d.event);
+		finish_ignored(api, reply, &d, why);
+	}
+out:
+	json_decref(root);
+}
