@@ -129,22 +129,25 @@ out:
 }
 
 /*
- * Moves f into r (f is emptied).  The array grows one element at a time
- * so that a result built by hand, without a capacity, can grow as well.
+ * Moves f into r (f is emptied).  The array only ever comes from here, so
+ * its capacity is known without storing it: the smallest power of two
+ * that holds nfindings.  It doubles when nfindings reaches a power of two.
  */
 static int
 result_take(struct prs_scan_result *r, struct prs_finding *f)
 {
 	struct prs_finding *grown;
+	size_t n = r->nfindings;
 
-	if (r->nfindings >= SIZE_MAX / sizeof(*grown) - 1)
+	if (n >= SIZE_MAX / sizeof(*grown) / 2)
 		return prs_error_set("too many findings");
 
-	grown = realloc(r->findings, (r->nfindings + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return prs_error_set("out of memory adding a finding");
-
-	r->findings = grown;
+	if ((n & (n - 1)) == 0) {
+		grown = realloc(r->findings, (n ? 2 * n : 1) * sizeof(*grown));
+		if (grown == NULL)
+			return prs_error_set("out of memory adding a finding");
+		r->findings = grown;
+	}
 	r->findings[r->nfindings++] = *f;
 	memset(f, 0, sizeof(*f));
 	return 0;
