@@ -17,4 +17,11 @@ int prs_git_fetch_checkout(const char *url, const char *token,
 /* Once per process, before any other call: libgit2's global init. */
 int prs_git_init(void);
 
+/*
+ * Caps what one fetch may download: prs_git_fetch_checkout() gives up with
+ * -1 once more than max bytes arrived (0: no cap; default 1 GiB).  Call at
+ * start-up, before any thread fetches.
+ */
+void prs_git_set_max_bytes(unsigned long long max);
+
 #endif
