@@ -182,6 +182,7 @@ prs_git_fetch(git_repository *repo, const char *url, long pr,
 	char heads_spec[] = "+refs/heads/*:refs/prscan/heads/*";
 	char *specs[2];
 	git_strarray arr = { specs, 0 };
+	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	int rc = -1, r;
@@ -201,7 +202,12 @@ prs_git_fetch(git_repository *repo, const char *url, long pr,
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 
-	r = git_remote_create_anonymous(&remote, repo, url);
+	/* Anonymous, and no url.*.insteadOf rewriting of our URL. */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	r = git_remote_create_with_opts(&remote, url, &ro);
 	if (r < 0) {
 		rc = prs_git_fail(r, p, "remote");
 		goto out;
