@@ -119,7 +119,10 @@ sbuf_printf(struct sbuf *b, const char *fmt, ...)
 		sbuf_add(b, tmp);
 }
 
-/* Appends the first line of s, at most max characters, "…" when cut. */
+/*
+ * Appends the first line of s, at most max characters; one cut short ends
+ * in "…" (within max).
+ */
 static void
 sbuf_add_oneline(struct sbuf *b, const char *s, size_t max)
 {
@@ -128,9 +131,12 @@ sbuf_add_oneline(struct sbuf *b, const char *s, size_t max)
 
 	n = strcspn(s, "\r\n");
 	cut = utf8_prefix(s, n, max);
-	sbuf_addn(b, s, cut);
-	if (cut < n || s[n] != '\0')
-		sbuf_add(b, "…");
+	if (cut == n || max == 0) {
+		sbuf_addn(b, s, cut);
+		return;
+	}
+	sbuf_addn(b, s, utf8_prefix(s, n, max - 1));
+	sbuf_add(b, "…");
 }
 
 /* Appends item when it, and room for a last line, still fit. */
@@ -563,32 +569,41 @@ completion_bodies(const struct prs_checkrun_style *st,
     const struct prs_scan_result *r, const struct output_parts *p,
     const struct prs_finding **v)
 {
-	json_t *bodies;
+	const struct prs_finding **annotated;
+	json_t *bodies = NULL;
 	json_t *body;
 	size_t npath = 0;
 	size_t from = 0;
 	size_t to;
+	size_t i;
 
-	while (npath < r->nfindings && v[npath]->path != NULL)
-		npath++;
-
+	annotated = calloc(r->nfindings ? r->nfindings : 1,
+	    sizeof(*annotated));
 	bodies = json_array();
-	if (bodies == NULL)
-		return NULL;
+	if (annotated == NULL || bodies == NULL)
+		goto fail;
+
+	for (i = 0; i < r->nfindings; i++)
+		if (v[i]->path != NULL)
+			annotated[npath++] = v[i];
 
 	do {
 		to = from + PRS_CHECKRUN_MAX_ANNOTATIONS_PER_REQUEST;
 		if (to > npath)
 			to = npath;
-		body = completion_body(p, v, from, to);
+		body = completion_body(p, annotated, from, to);
 		if (json_array_append_new(bodies, body) < 0 ||
-		    (from == 0 && completion_status(body, st, r) < 0)) {
-			json_decref(bodies);
-			return NULL;
-		}
+		    (from == 0 && completion_status(body, st, r) < 0))
+			goto fail;
 		from = to;
 	} while (from < npath);
+	free(annotated);
 	return bodies;
+
+fail:
+	free(annotated);
+	json_decref(bodies);
+	return NULL;
 }
 
 json_t *
