@@ -267,9 +267,15 @@ class GitHubStandinTest(harness.Case):
         self.gh.clear_faults()
         status, _, _ = self.post_run(body)
         self.assertEqual(status, 201)
+        # A delay alone, then the normal answer.
+        self.gh.add_fault(r"/check-runs$", status=None, delay_ms=300)
+        start = time.monotonic()
+        status, _, _ = self.post_run(body)
+        self.assertEqual(status, 201)
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)
         statuses = [c["status"] for c in self.gh.calls()
                     if c["path"] == "/repos/octo/infra/check-runs"]
-        self.assertEqual(statuses, [503, 503, 201, 201])
+        self.assertEqual(statuses, [503, 503, 201, 201, 201])
 
     # -- git smart HTTP -------------------------------------------------
 
