@@ -430,8 +430,7 @@ api_token(struct api *api, const struct api_request *req,
 		api_reply_error(reply, rc == PRS_ENOTFOUND ? 404 :
 		    rc == PRS_ERETRY ? 503 : 502, "no token for %s/%s: %s",
 		    s.job->owner, s.job->repo, rc == PRS_ENOTFOUND ?
-		    "installation or repository not found" :
-		    "GitHub refused");
+		    "installation or repository not found" : prs_error_last());
 		goto out;
 	}
 	api_reply_set(reply, 200, json_pack("{s:s}", "token", token));

@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""prscan-api's POST /callback and POST /token, signed as a worker signs
+them, against a real Redis and the GitHub stand-in."""
+
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+OWNER, REPO = "octo-org", "infra"
+SHA = "89abcdef0123456789abcdef0123456789abcdef"
+
+
+def finding(i, severity="HIGH"):
+    return {"rule_id": "q-%d" % (i % 7), "rule_name": "Rule %d" % (i % 7),
+            "severity": severity, "path": "main.tf", "line": i + 1,
+            "description": "Something is wrong", "expected": "set",
+            "actual": "unset"}
+
+
+class Callback(harness.Case):
+    def setUp(self):
+        super().setUp()
+        self.redis = self.start_redis()
+        self.github = self.start_github()
+        self.start_api()
+
+    def start_api(self, **extra):
+        self.api = self.track(harness.api(self.tmp, self.redis, self.github,
+                                          **extra))
+        ev = harness.pull_request_event(OWNER, REPO, SHA, installation=5)
+        status, body = harness.post_webhook(self.api.url, ev,
+                                            self.api.webhook_secret)
+        self.assertEqual(status, 202, body)
+        self.job = body["job_id"]
+
+    def send(self, path, body, secret=None, ts=None):
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()) if ts is None else ts)
+        key = (secret or self.api.callback_secret).encode()
+        sig = hmac.new(key, ts.encode() + b"." + raw,
+                       hashlib.sha256).hexdigest()
+        status, answer, _ = harness.http_request(
+            self.api.url, "POST", path, raw,
+            {"Content-Type": "application/json",
+             "X-Prscan-Timestamp": ts,
+             "X-Prscan-Signature": "sha256=" + sig})
+        return status, answer
+
+    def callback(self, state, **kw):
+        body = {"job_id": self.job, "scanner": "kics", "state": state}
+        body.update(kw)
+        return self.send("/callback", body)
+
+    def runs(self):
+        return self.github.check_runs(OWNER, REPO, SHA)
+
+    def patches(self):
+        return [c for c in self.github.calls() if c["method"] == "PATCH"]
+
+    def test_signature_and_timestamp_are_checked(self):
+        body = {"job_id": self.job, "scanner": "kics", "state": "started"}
+        self.assertEqual(self.send("/callback", body, secret="nope")[0], 401)
+        self.assertEqual(self.send("/callback", body,
+                                   ts=int(time.time()) - 301)[0], 401)
+        self.assertEqual(self.send("/callback", body,
+                                   ts=int(time.time()) + 301)[0], 401)
+        self.assertEqual(self.send("/token", body, secret="nope")[0], 401)
+        status, _, _ = harness.http_request(self.api.url, "POST",
+                                            "/callback", body)
+        self.assertEqual(status, 401)
+        self.assertEqual(self.runs(), [])
+
+    def test_bad_bodies_are_400_and_unknown_jobs_404(self):
+        self.assertEqual(self.callback("finished")[0], 400)
+        self.assertEqual(self.callback("completed")[0], 400)
+        status, _ = self.send("/callback", {"job_id": "x" * 32,
+                                            "scanner": "kics",
+                                            "state": "started"})
+        self.assertEqual(status, 400)
+        status, body = self.send("/callback", {"job_id": "0" * 32,
+                                               "scanner": "kics",
+                                               "state": "started"})
+        self.assertEqual(status, 404, body)
+        status, _ = self.send("/callback", {"job_id": self.job,
+                                            "scanner": "trivy",
+                                            "state": "started"})
+        self.assertEqual(status, 400)
+
+    def test_started_twice_makes_one_in_progress_check_run(self):
+        self.assertEqual(self.callback("started")[0], 200)
+        self.assertEqual(self.callback("started")[0], 200)
+        runs = self.runs()
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs[0]["status"], "in_progress")
+        self.assertEqual(runs[0]["name"], "KICS")
+        self.assertEqual(runs[0]["external_id"], self.job)
+
+    def test_51_findings_complete_in_two_batches_once(self):
+        self.callback("started")
+        result = {"scanner_version": "2.1.3", "files_scanned": 3,
+                  "duration_ms": 1200,
+                  "findings": [finding(i) for i in range(51)]}
+        status, body = self.callback("completed", result=result)
+        self.assertEqual(status, 200, body)
+        runs = self.runs()
+        self.assertEqual(len(runs), 1)
+        run = runs[0]
+        self.assertEqual((run["status"], run["conclusion"]),
+                         ("completed", "failure"))
+        notes = self.github.annotations(OWNER, REPO, run["id"])
+        self.assertEqual(len(notes), 51)
+        self.assertEqual(len(self.patches()), 2)
+        first = self.patches()[0]["body"]
+        self.assertEqual(first["conclusion"], "failure")
+        self.assertEqual(len(first["output"]["annotations"]), 50)
+        # A repeated callback changes nothing.
+        status, body = self.callback("completed", result=result)
+        self.assertEqual(status, 200)
+        self.assertTrue(body["already_completed"])
+        self.assertEqual(len(self.patches()), 2)
+        self.assertEqual(len(self.runs()), 1)
+
+    def test_low_findings_succeed_and_scan_errors_fail(self):
+        result = {"findings": [finding(1, "LOW"), finding(2, "MEDIUM")]}
+        self.assertEqual(self.callback("completed", result=result)[0], 200)
+        run = self.runs()[0]
+        self.assertEqual(run["conclusion"], "success")
+        self.assertEqual(len(self.runs()), 1)
+
+    def test_scan_error_completes_as_failure_with_the_reason(self):
+        self.callback("started")
+        status, _ = self.callback("completed", error="KICS exited 126")
+        self.assertEqual(status, 200)
+        run = self.runs()[0]
+        self.assertEqual(run["conclusion"], "failure")
+        self.assertIn("KICS exited 126", run["output"]["title"])
+
+    def test_on_scan_error_neutral(self):
+        self.api.stop()
+        self.start_api(ON_SCAN_ERROR="neutral")
+        self.callback("completed", error="KICS exited 126")
+        runs = [r for r in self.runs() if r["external_id"] == self.job]
+        self.assertEqual(runs[0]["conclusion"], "neutral")
+
+    def test_github_outage_is_503_then_completes_once(self):
+        self.callback("started")
+        self.github.add_fault("/check-runs/", status=503, method="PATCH",
+                              count=1)
+        result = {"findings": [finding(i) for i in range(60)]}
+        status, _ = self.callback("completed", result=result)
+        self.assertEqual(status, 503)
+        status, _ = self.callback("completed", result=result)
+        self.assertEqual(status, 200)
+        run = self.runs()[0]
+        self.assertEqual(run["status"], "completed")
+        self.assertEqual(len(self.github.annotations(OWNER, REPO,
+                                                     run["id"])), 60)
+
+    def test_token_is_refused_for_a_repository_github_does_not_know(self):
+        status, body = self.send("/token", {"job_id": self.job,
+                                            "scanner": "kics"})
+        self.assertEqual(status, 502)
+        self.assertIn("not accessible", body["error"])
+
+    def test_token_is_scoped_to_the_repository(self):
+        harness.make_repo(self.github, OWNER, REPO, [os.path.join(
+            harness.SOURCE_DIR, "tests", "fixtures", "kics-inputs")])
+        status, body = self.send("/token", {"job_id": self.job,
+                                            "scanner": "kics"})
+        self.assertEqual(status, 200, body)
+        token = body["token"]
+        self.assertTrue(token.startswith("ghs_"))
+        call = [c for c in self.github.calls()
+                if c["path"] == "/app/installations/5/access_tokens"
+                and c["body"]][-1]
+        self.assertEqual(call["body"], {"repositories": [REPO],
+                                        "permissions": {"contents": "read"}})
+        # The scoped token cannot write check runs.
+        status, _, _ = harness.http_request(
+            self.github.url, "POST", "/repos/%s/%s/check-runs" % (OWNER,
+                                                                  REPO),
+            {"name": "x", "head_sha": SHA},
+            {"Authorization": "Bearer " + token})
+        self.assertEqual(status, 403)
+        self.assertNotIn(token, self.api.log_text())
+
+
+if __name__ == "__main__":
+    harness.main()
