@@ -16,7 +16,7 @@
 #define MESSAGE_MAX 65535	/* bytes in a message or raw_details */
 #define REASON_MAX 100		/* characters of the reason in a title */
 #define ITEM_MAX 300		/* characters of a description in a list */
-#define FOOTER_ROOM 200		/* characters kept for a "not shown" line */
+#define FOOTER_ROOM 200		/* characters kept for a last line */
 
 /* A growing string that counts its characters. */
 struct sbuf {
