@@ -605,37 +605,58 @@ path_is_absolute(const char *p)
 }
 
 /*
+ * Cuts root off the absolute path p in place: root as given, or resolved
+ * (a scanner may report the clone's real path).  -1 when p is elsewhere.
+ */
+static int
+path_strip_root(char *p, const char *root)
+{
+	char *r = NULL;
+	const char *below = NULL;
+
+	if (p[0] != '/' || path_normalise(p + 1) < 0)
+		return -1;
+
+	r = strdup(root);
+	if (r != NULL && path_normalise(r + 1) == 0)
+		below = path_below(p + 1, r + 1);
+	free(r);
+	if (below == NULL) {
+		r = realpath(root, NULL);
+		if (r != NULL)
+			below = path_below(p + 1, r + 1);
+		free(r);
+	}
+	if (below == NULL)
+		return -1;
+
+	memmove(p, below, strlen(below) + 1);
+	return 0;
+}
+
+/*
  * Makes the normalised relative form of path in *rel (a new string):
  * backslashes become '/', an absolute path must lie under root.
  */
 static int
 path_relative(const char *root, const char *path, char **rel)
 {
-	char *p = NULL;
-	char *r = NULL;
-	const char *below;
+	char *p;
+	char *c;
 	int rc = PRS_EINPUT;
 
 	p = strdup(path);
-	r = strdup(root);
-	if (p == NULL || r == NULL) {
-		rc = prs_error_set("out of memory");
-		goto out;
-	}
-	for (char *c = p; *c != '\0'; c++)
+	if (p == NULL)
+		return prs_error_set("out of memory");
+
+	for (c = p; *c != '\0'; c++)
 		if (*c == '\\')
 			*c = '/';
 
-	if (path_is_absolute(p)) {
-		if (p[0] != '/' || path_normalise(p + 1) < 0 ||
-		    path_normalise(r + 1) < 0 ||
-		    (below = path_below(p + 1, r + 1)) == NULL) {
-			prs_error_set("path is outside the repository");
-			goto out;
-		}
-		memmove(p, below, strlen(below) + 1);
+	if (path_is_absolute(p) && path_strip_root(p, root) < 0) {
+		prs_error_set("path is outside the repository");
+		goto out;
 	}
-
 	if (path_normalise(p) < 0) {
 		prs_error_set("path climbs above the repository");
 		goto out;
@@ -650,7 +671,6 @@ path_relative(const char *root, const char *path, char **rel)
 	rc = 0;
 out:
 	free(p);
-	free(r);
 	return rc;
 }
 

@@ -188,6 +188,12 @@ test_symlinks(void **state)
 	make_link("/nonexistent/prscan/x", t->root, "dangling");
 	expect_escape(t->root, "dangling");
 
+	/* An absolute path through the clone's resolved path is inside. */
+	snprintf(abs, sizeof(abs), "%s/clone/sub/real.tf", t->base);
+	make_link(t->root, t->outside, "clonelink");
+	snprintf(sub, sizeof(sub), "%s/clonelink", t->outside);
+	expect_ok(sub, abs, "sub/real.tf");
+
 	/* A file that does not exist needs lexical confinement only. */
 	expect_ok(t->root, "sub/not-there/x.tf", "sub/not-there/x.tf");
 }
