@@ -34,8 +34,8 @@ BIN_DIR = os.path.abspath(os.environ.get("PRSCAN_BIN_DIR") or
 STANDINS = os.path.join(SOURCE_DIR, "tests", "standins")
 KICS_STANDIN = os.path.join(STANDINS, "kics")
 GITHUB_STANDIN = os.path.join(STANDINS, "github_standin.py")
-FIXTURES = os.environ.get("PRSCAN_SHARED_FIXTURES") or \
-    os.path.join(SOURCE_DIR, "..", "shared", "fixtures")
+FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures")
+PR_OPENED = os.path.join(SOURCE_DIR, "scripts", "fixtures", "pr-opened.json")
 PYTHON = "/usr/bin/python3"
 START_TIMEOUT = float(os.environ.get("PRSCAN_START_TIMEOUT") or 10)
 LOG_TAIL_LINES = 60
@@ -620,14 +620,14 @@ def _uuid():
 
 
 def fixture(*parts):
-    """A path under the shared fixtures (/work/shared/fixtures)."""
+    """A path under the project's fixtures (tests/fixtures)."""
     return os.path.join(FIXTURES, *parts)
 
 
 def pull_request_event(owner, repo, sha, pr_number=1, installation=1,
                        action="opened"):
     """The recorded pull_request.opened body, pointed at owner/repo@sha."""
-    with open(fixture("pull_request.opened.json"), encoding="utf-8") as f:
+    with open(PR_OPENED, encoding="utf-8") as f:
         ev = json.load(f)
     ev["action"] = action
     ev["number"] = pr_number
