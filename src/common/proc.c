@@ -55,7 +55,7 @@ struct prs_proc_child {
 	const char *cwd;
 	int in_fd;			/* /dev/null */
 	int out_fd;			/* output file or /dev/null */
-	int report_fd;			/* write end of the failure pipe */
+	int report_fd;			/* failure pipe, write end */
 	int max_fd;
 };
 

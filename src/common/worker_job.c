@@ -1,0 +1,445 @@
+/*
+ * One stream entry, one scan: read the job, tell the API it started, get
+ * a token, clone, scan, report, acknowledge.
+ *
+ * The entry is acknowledged (XACK + XDEL) only once the API took the
+ * completed callback, or when it can never be processed (dead letter).
+ * When the API stays unreachable, or the second signal cancels the scan,
+ * the entry stays pending for another worker to reclaim.
+ */
+#include "worker_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "prscan/apiclient.h"
+#include "prscan/env.h"
+#include "prscan/error.h"
+#include "prscan/gitclone.h"
+#include "prscan/log.h"
+
+#define PRS_WJOB_BACKOFF_MIN_MS 500
+#define PRS_WJOB_BACKOFF_MAX_MS 30000
+#define PRS_WJOB_CLONE_TRIES 3
+#define PRS_WJOB_REASON_SIZE 1024
+
+/* One job in hand. */
+struct prs_wjob {
+	struct prs_worker *w;
+	const char *stream;
+	const char *entry;		/* stream entry id */
+	const struct prs_job *job;
+	char logf[512];			/* job= repo= sha= scanner= */
+	struct prs_workspace ws;
+	struct prs_scan_result *result;
+	char reason[PRS_WJOB_REASON_SIZE];	/* scan error, or empty */
+};
+
+/* The value of a field of the entry, or NULL. */
+static const redisReply *
+prs_wjob_field(const redisReply *fields, const char *name)
+{
+	size_t i;
+
+	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (i = 0; i + 1 < fields->elements; i += 2) {
+		const redisReply *k = fields->element[i];
+		const redisReply *v = fields->element[i + 1];
+
+		if (k->type == REDIS_REPLY_STRING && v->type ==
+		    REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+/* Reads the entry's job; *why says what is wrong when it cannot. */
+static int
+prs_wjob_parse(const redisReply *fields, struct prs_job **out, char *why,
+    size_t n)
+{
+	const redisReply *id = prs_wjob_field(fields, "job_id");
+	const redisReply *raw = prs_wjob_field(fields, "job");
+	json_error_t jerr;
+	json_t *j = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (id == NULL || raw == NULL) {
+		snprintf(why, n, "entry lacks the job_id or job field");
+		goto out;
+	}
+	j = json_loadb(raw->str, raw->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		snprintf(why, n, "job is not JSON: %s", jerr.text);
+		goto out;
+	}
+	if (prs_job_from_json(j, out) < 0) {
+		snprintf(why, n, "invalid job: %s", prs_error_last());
+		goto out;
+	}
+	if (strcmp((*out)->id, id->str) != 0) {
+		snprintf(why, n, "job_id field does not match the job");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		prs_job_free(*out);
+		*out = NULL;
+	}
+	json_decref(j);
+	return rc;
+}
+
+static json_t *
+prs_wjob_body(const struct prs_wjob *jb, const char *state)
+{
+	json_t *b = json_pack("{s:s, s:s}", "job_id", jb->job->id,
+	    "scanner", jb->w->scanner->name);
+
+	if (b != NULL && state != NULL &&
+	    json_object_set_new(b, "state", json_string(state)) < 0) {
+		json_decref(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/*
+ * POSTs body to path, retrying on no answer or 5xx with a backoff from
+ * 0.5 s doubling to 30 s, for CALLBACK_RETRY_FOR seconds.  Returns 0 on
+ * 2xx, -1 on another status (*status), PRS_ERETRY when it gave up.
+ */
+static int
+prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
+    long *status, json_t **resp)
+{
+	const struct prs_worker *w = jb->w;
+	long long deadline = prs_worker_now_ms() +
+	    w->callback_retry_for * 1000;
+	long delay = PRS_WJOB_BACKOFF_MIN_MS;
+	char q[512];
+	int rc;
+
+	for (;;) {
+		if (resp != NULL) {
+			json_decref(*resp);
+			*resp = NULL;
+		}
+		rc = prs_api_post(w->api_url, path, w->secret, body, status,
+		    resp);
+		if (rc != PRS_ERETRY)
+			return rc;
+		prs_log_quote(prs_error_last(), q, sizeof(q));
+		if (prs_worker_now_ms() + delay > deadline) {
+			prs_err("API unreachable, giving up", "%s path=%s "
+			    "error=%s", jb->logf, path, q);
+			return PRS_ERETRY;
+		}
+		prs_warn("API unreachable, retrying", "%s path=%s error=%s "
+		    "retry_ms=%ld", jb->logf, path, q, delay);
+		if (prs_worker_sleep_ms(delay, &prs_worker_cancelled) < 0)
+			return PRS_ERETRY;
+		delay = delay * 2 > PRS_WJOB_BACKOFF_MAX_MS ?
+		    PRS_WJOB_BACKOFF_MAX_MS : delay * 2;
+	}
+}
+
+/* The API refused the job for good: keep it in the dead letters. */
+static void
+prs_wjob_reject(struct prs_wjob *jb, const char *what, long status)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "API rejected the %s callback: "
+	    "HTTP %ld", what, status);
+	prs_err("job rejected by the API", "%s entry=%s status=%ld", jb->logf,
+	    jb->entry, status);
+	prs_worker_redis_dead_letter(jb->w, jb->stream, jb->entry, reason,
+	    NULL, 0);
+}
+
+/*
+ * Asks the API for a token to clone with.  Returns 0 with *token (free
+ * with prs_secret_free), -1 with the reason set, PRS_ERETRY when the API
+ * stayed unreachable.
+ */
+static int
+prs_wjob_token(struct prs_wjob *jb, char **token)
+{
+	json_t *body = prs_wjob_body(jb, NULL);
+	json_t *resp = NULL;
+	const char *t;
+	long status = 0;
+	int rc = -1;
+
+	*token = NULL;
+	if (body == NULL) {
+		prs_error_set("out of memory");
+		goto out;
+	}
+	rc = prs_wjob_post(jb, "/token", body, &status, &resp);
+	if (rc < 0)
+		goto out;
+	t = json_string_value(json_object_get(resp, "token"));
+	if (t == NULL || *t == '\0') {
+		rc = prs_error_set("the API's /token answer holds no token");
+		goto out;
+	}
+	*token = strdup(t);
+	rc = *token != NULL ? 0 : prs_error_set("out of memory");
+out:
+	json_decref(resp);
+	json_decref(body);
+	return rc;
+}
+
+static char *
+prs_wjob_clone_url(const struct prs_wjob *jb)
+{
+	const char *base = jb->w->server_url;
+	size_t len = strlen(base) + strlen(jb->job->owner) +
+	    strlen(jb->job->repo) + 8;
+	char *url = malloc(len);
+
+	if (url != NULL)
+		snprintf(url, len, "%s/%s/%s.git", base, jb->job->owner,
+		    jb->job->repo);
+	return url;
+}
+
+/* Clones the head, retrying network trouble a few times. */
+static int
+prs_wjob_clone(struct prs_wjob *jb, const char *token)
+{
+	char *url = prs_wjob_clone_url(jb);
+	long delay = 2000;
+	char q[512];
+	int i, rc = -1;
+
+	if (url == NULL)
+		return prs_error_set("out of memory");
+	for (i = 1; i <= PRS_WJOB_CLONE_TRIES; i++) {
+		rc = prs_git_fetch_checkout(url, token, jb->ws.src,
+		    jb->job->head_sha, jb->job->pr_number,
+		    jb->w->clone_timeout);
+		if (rc != PRS_ERETRY || i == PRS_WJOB_CLONE_TRIES)
+			break;
+		prs_warn("clone failed, retrying", "%s attempt=%d error=%s",
+		    jb->logf, i, prs_log_quote(prs_error_last(), q,
+		    sizeof(q)));
+		prs_workspace_remove_tree(jb->ws.src);
+		if (prs_worker_sleep_ms(delay, &prs_worker_cancelled) < 0)
+			break;
+		delay *= 2;
+	}
+	free(url);
+	return rc;
+}
+
+/*
+ * Token and clone.  Returns 0 (with jb->reason set when it failed, which
+ * is reported as the scan's error), or PRS_ERETRY to leave the entry
+ * pending: the API stayed unreachable or the worker is cancelled.
+ */
+static int
+prs_wjob_fetch(struct prs_wjob *jb)
+{
+	char *token = NULL;
+	int rc;
+
+	rc = prs_wjob_token(jb, &token);
+	if (rc == PRS_ERETRY)
+		return PRS_ERETRY;
+	if (rc == 0) {
+		rc = prs_wjob_clone(jb, token);
+		prs_secret_free(token);
+	}
+	if (prs_worker_cancelled)
+		return PRS_ERETRY;
+	if (rc < 0)
+		snprintf(jb->reason, sizeof(jb->reason), "could not fetch the "
+		    "pull request's head: %s", prs_error_last());
+	return 0;
+}
+
+/* Runs the scanner; a failure becomes jb->reason. */
+static void
+prs_wjob_scan(struct prs_wjob *jb)
+{
+	const struct prs_worker *w = jb->w;
+	struct prs_scan_ctx ctx = {
+		jb->job, jb->ws.src, jb->ws.out, w->scan_timeout,
+		&prs_worker_cancelled
+	};
+	long long t0 = prs_worker_now_ms();
+
+	if (w->scanner->scan(w->state, &ctx, &jb->result) < 0) {
+		prs_result_free(jb->result);
+		jb->result = NULL;
+		snprintf(jb->reason, sizeof(jb->reason), "%s",
+		    prs_error_last());
+		return;
+	}
+	if (jb->result == NULL) {
+		snprintf(jb->reason, sizeof(jb->reason), "%s gave no result",
+		    w->scanner->name);
+		return;
+	}
+	if (jb->result->duration_ms < 0)
+		jb->result->duration_ms = (long)(prs_worker_now_ms() - t0);
+}
+
+/*
+ * Workspace, token, clone, scan.  Returns 0 with jb->result or jb->reason
+ * set, or PRS_ERETRY to leave the entry pending.
+ */
+static int
+prs_wjob_work(struct prs_wjob *jb)
+{
+	int rc = 0;
+
+	if (prs_workspace_create(jb->w->work_dir, &jb->ws) < 0) {
+		snprintf(jb->reason, sizeof(jb->reason), "could not make a "
+		    "workspace: %s", prs_error_last());
+		prs_err("workspace failed", "%s", jb->logf);
+		return 0;
+	}
+	rc = prs_wjob_fetch(jb);
+	if (rc == 0 && jb->reason[0] == '\0')
+		prs_wjob_scan(jb);
+	if (prs_worker_cancelled)
+		rc = PRS_ERETRY;
+	if (prs_workspace_remove_tree(jb->ws.root) < 0)
+		prs_err("workspace not removed", "%s dir=%s", jb->logf,
+		    jb->ws.root);
+	prs_workspace_dispose(&jb->ws);
+	return rc;
+}
+
+static json_t *
+prs_wjob_completed(const struct prs_wjob *jb)
+{
+	json_t *b = prs_wjob_body(jb, "completed");
+	json_t *v;
+
+	if (b == NULL)
+		return NULL;
+	if (jb->result != NULL)
+		v = prs_result_to_json(jb->result);
+	else
+		v = json_string(jb->reason);
+	if (v == NULL || json_object_set_new(b, jb->result != NULL ?
+	    "result" : "error", v) < 0) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void
+prs_wjob_log_outcome(const struct prs_wjob *jb)
+{
+	char q[PRS_WJOB_REASON_SIZE + 8];
+
+	if (jb->result != NULL)
+		prs_info("scan completed", "%s findings=%zu duration_ms=%ld",
+		    jb->logf, jb->result->nfindings,
+		    jb->result->duration_ms);
+	else
+		prs_warn("scan failed", "%s error=%s", jb->logf,
+		    prs_log_quote(jb->reason, q, sizeof(q)));
+}
+
+/* Sends the completed callback and acknowledges.  0, or -1 if pending. */
+static int
+prs_wjob_report(struct prs_wjob *jb)
+{
+	json_t *body = prs_wjob_completed(jb);
+	long status = 0;
+	int rc = -1;
+
+	if (body == NULL) {
+		prs_err("out of memory building the callback", "%s", jb->logf);
+		return -1;
+	}
+	prs_wjob_log_outcome(jb);
+	rc = prs_wjob_post(jb, "/callback", body, &status, NULL);
+	json_decref(body);
+	if (rc == PRS_ERETRY) {
+		prs_err("completion not delivered, entry left pending",
+		    "%s entry=%s", jb->logf, jb->entry);
+		return -1;
+	}
+	if (rc < 0) {
+		prs_wjob_reject(jb, "completed", status);
+		return 0;
+	}
+	return prs_worker_redis_ack(jb->w, jb->stream, jb->entry);
+}
+
+static int
+prs_wjob_run(struct prs_wjob *jb)
+{
+	json_t *body = prs_wjob_body(jb, "started");
+	long status = 0;
+	int rc;
+
+	prs_info("scan started", "%s entry=%s", jb->logf, jb->entry);
+	if (body == NULL)
+		return -1;
+	rc = prs_wjob_post(jb, "/callback", body, &status, NULL);
+	json_decref(body);
+	if (rc == PRS_ERETRY) {
+		prs_err("start not delivered, entry left pending",
+		    "%s entry=%s", jb->logf, jb->entry);
+		return -1;
+	}
+	if (rc < 0) {
+		prs_wjob_reject(jb, "started", status);
+		return 0;
+	}
+
+	if (prs_wjob_work(jb) == PRS_ERETRY) {
+		prs_warn("scan abandoned, entry left pending", "%s entry=%s",
+		    jb->logf, jb->entry);
+		return -1;
+	}
+	return prs_wjob_report(jb);
+}
+
+int
+prs_worker_process_entry(struct prs_worker *w, const char *stream,
+    const char *id, const redisReply *fields)
+{
+	const redisReply *raw = prs_wjob_field(fields, "job");
+	struct prs_job *job = NULL;
+	struct prs_wjob jb;
+	char why[512], q[600];
+	int rc;
+
+	if (prs_wjob_parse(fields, &job, why, sizeof(why)) < 0) {
+		prs_err("unreadable stream entry", "stream=%s entry=%s "
+		    "reason=%s", stream, id, prs_log_quote(why, q, sizeof(q)));
+		return prs_worker_redis_dead_letter(w, stream, id, why,
+		    raw != NULL ? raw->str : NULL, raw != NULL ? raw->len : 0);
+	}
+
+	memset(&jb, 0, sizeof(jb));
+	jb.w = w;
+	jb.stream = stream;
+	jb.entry = id;
+	jb.job = job;
+	snprintf(jb.logf, sizeof(jb.logf), "job=%s repo=%s/%s sha=%s "
+	    "scanner=%s", job->id, job->owner, job->repo, job->head_sha,
+	    w->scanner->name);
+	rc = prs_wjob_run(&jb);
+	prs_result_free(jb.result);
+	prs_job_free(job);
+	return rc;
+}
