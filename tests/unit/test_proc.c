@@ -300,7 +300,7 @@ static void
 test_fds_closed_and_limits(void **state)
 {
 	struct test_dir *d = *state;
-	int fd = open("/dev/null", O_RDONLY);	/* inheritable on purpose */
+	int fd = open("/dev/null", O_RDONLY);	/* inheritable */
 	int status, to;
 	char *s;
 
