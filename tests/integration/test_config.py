@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Start-up configuration: a missing or malformed value stops a daemon
+with one clear line naming the variable; secrets come from NAME or
+NAME_FILE, the App key as a PEM file or base64 of it."""
+
+import base64
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class Config(harness.Case):
+    def setUp(self):
+        super().setUp()
+        self.redis = self.start_redis()
+        self.github = self.start_github()
+
+    def api_env(self, **changes):
+        env = harness.api_env(self.redis, self.github, harness.free_port(),
+                              "hook-secret", "cb-secret")
+        for k, v in changes.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
+        return env
+
+    def refused(self, binary, env, variable):
+        d = harness.Daemon(binary, env, self.tmp)
+        harness.wait_until(lambda: not d.alive(), 10,
+                           what="%s to stop" % binary)
+        self.assertEqual(d.proc.returncode, 2)
+        lines = [ln for ln in d.log_text().splitlines() if ln.strip()]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("level=fatal", lines[0])
+        self.assertIn(variable, lines[0])
+        return lines[0]
+
+    def started(self, env):
+        d = self.track(harness.Daemon("prscan-api", env, self.tmp))
+        d.url = "http://127.0.0.1:%s" % env["PORT"]
+        d.wait_http(d.url + "/status")
+        status, body, _ = harness.http_request(d.url, "GET", "/status")
+        self.assertEqual((status, body["redis"]), (200, "ok"))
+
+    def test_api_refuses_missing_or_malformed_values(self):
+        for var in ("GITHUB_WEBHOOK_SECRET", "GITHUB_APP_ID",
+                    "CALLBACK_SECRET"):
+            self.refused("prscan-api", self.api_env(**{var: None}), var)
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_APP_PRIVATE_KEY_FILE=None), "GITHUB_APP_PRIVATE_KEY")
+        self.assertIn("GITHUB_APP_PRIVATE_KEY_FILE", line)
+        self.refused("prscan-api", self.api_env(PORT="80a"), "PORT")
+        self.refused("prscan-api", self.api_env(PORT="70000"), "PORT")
+        self.refused("prscan-api", self.api_env(STREAM_MAXLEN="-1"),
+                     "STREAM_MAXLEN")
+        self.refused("prscan-api", self.api_env(FAIL_ON="SEVERE"),
+                     "FAIL_ON")
+        self.refused("prscan-api", self.api_env(SCANNERS="kics,Bad/One"),
+                     "SCANNERS")
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_APP_PRIVATE_KEY_FILE=None,
+            GITHUB_APP_PRIVATE_KEY="bm90IGEga2V5"), "GITHUB_APP_PRIVATE_KEY")
+        self.assertNotIn("bm90IGEga2V5", line)
+        both = os.path.join(self.tmp, "secret")
+        with open(both, "w") as f:
+            f.write("from-file\n")
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_WEBHOOK_SECRET_FILE=both), "GITHUB_WEBHOOK_SECRET")
+        self.assertNotIn("hook-secret", line)
+
+    def test_api_reads_secrets_from_files_and_base64_key(self):
+        files = {}
+        for name, value in (("hook", "hook-secret\n"), ("cb", "cb-secret")):
+            files[name] = os.path.join(self.tmp, name)
+            with open(files[name], "w") as f:
+                f.write(value)
+        with open(self.github.private_key_path, "rb") as f:
+            b64 = base64.b64encode(f.read()).decode()
+        env = self.api_env(GITHUB_WEBHOOK_SECRET=None,
+                           GITHUB_WEBHOOK_SECRET_FILE=files["hook"],
+                           CALLBACK_SECRET=None,
+                           CALLBACK_SECRET_FILE=files["cb"],
+                           GITHUB_APP_PRIVATE_KEY_FILE=None,
+                           GITHUB_APP_PRIVATE_KEY=b64)
+        self.started(env)
+        url = "http://127.0.0.1:%s" % env["PORT"]
+        ev = harness.pull_request_event("o", "r", "a" * 40)
+        status, body = harness.post_webhook(url, ev, "hook-secret")
+        self.assertEqual(status, 202, body)
+
+    def test_rotation_accepts_new_and_previous_secret(self):
+        env = self.api_env(GITHUB_WEBHOOK_SECRET="new-one, old-one")
+        self.started(env)
+        url = "http://127.0.0.1:%s" % env["PORT"]
+        ev = harness.pull_request_event("o", "r", "b" * 40)
+        for secret in ("new-one", "old-one"):
+            self.assertEqual(harness.post_webhook(url, ev, secret)[0], 202)
+        self.assertEqual(harness.post_webhook(url, ev, "other")[0], 401)
+
+    def test_worker_refuses_missing_callback_secret(self):
+        env = harness.kics_worker_env("http://127.0.0.1:1", "x", self.redis,
+                                      self.github, self.tmp)
+        del env["CALLBACK_SECRET"]
+        self.refused("prscan-worker-kics", env, "CALLBACK_SECRET")
+        env["CALLBACK_SECRET"] = "x"
+        env["SCAN_TIMEOUT"] = "ten"
+        self.refused("prscan-worker-kics", env, "SCAN_TIMEOUT")
+
+
+if __name__ == "__main__":
+    harness.main()
