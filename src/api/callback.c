@@ -256,6 +256,21 @@ ensure_check_run(struct api *api, struct subject *s)
 	return subject_save(api, s, "id", s->check_id);
 }
 
+/* The body that completes a superseded or closed pull request's run. */
+static json_t *
+cancelled_body(const struct subject *s, const char *why, const char *now)
+{
+	char title[160], summary[512];
+
+	snprintf(title, sizeof(title), "Cancelled: %.120s", why);
+	snprintf(summary, sizeof(summary), "The %s scan of %.40s was "
+	    "cancelled: %.300s.", check_name(s->scanner), s->job->head_sha,
+	    why);
+	return json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "status", "completed",
+	    "conclusion", "cancelled", "completed_at", now, "output",
+	    "title", title, "summary", summary);
+}
+
 static json_t *
 completion_bodies(struct api *api, const struct subject *s, json_t *root)
 {
@@ -268,6 +283,12 @@ completion_bodies(struct api *api, const struct subject *s, json_t *root)
 
 	iso_now(now);
 	st.completed_at = now;
+	if (json_is_string(json_object_get(root, "cancelled"))) {
+		bodies = json_array();
+		json_array_append_new(bodies, cancelled_body(s,
+		    json_string_value(json_object_get(root, "cancelled")), now));
+		return bodies;
+	}
 	if (json_is_string(err) || prs_result_from_json(json_object_get(root,
 	    "result"), &res) < 0) {
 		one = prs_checkrun_scan_error(&st, json_is_string(err) ?
@@ -398,8 +419,10 @@ api_callback(struct api *api, const struct api_request *req,
 	}
 	if (strcmp(state, "completed") == 0 &&
 	    !json_is_string(json_object_get(root, "error")) &&
+	    !json_is_string(json_object_get(root, "cancelled")) &&
 	    !json_is_object(json_object_get(root, "result"))) {
-		api_reply_error(reply, 400, "completed needs result or error");
+		api_reply_error(reply, 400, "completed needs result, error or "
+		    "cancelled");
 		goto out;
 	}
 	if (subject_load(api, root, &s, reply) < 0)

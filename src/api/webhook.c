@@ -215,6 +215,9 @@ append_job(redisContext *c, const struct api *api, const struct prs_job *job,
 	    job->id, API_DEDUP_TTL);
 	redisAppendCommand(c, "SET storage:%s %s EX %ld", job->id, rec,
 	    api->cfg.storage_ttl);
+	/* The latest head: workers drop scans of older ones. */
+	redisAppendCommand(c, "SET prhead:%s/%s#%ld %s EX %ld", job->owner,
+	    job->repo, job->pr_number, job->head_sha, api->cfg.storage_ttl);
 	for (i = 0; i < api->cfg.nscanners; i++)
 		redisAppendCommand(c, "XADD worker-%s MAXLEN ~ %ld * job_id %s "
 		    "job %s", api->cfg.scanners[i], api->cfg.stream_maxlen,
@@ -235,7 +238,7 @@ enqueue(struct api *api, const struct prs_job *job)
 	redisReply *r = NULL;
 	char *rec = NULL;
 	json_t *j = NULL;
-	size_t i, n = api->cfg.nscanners + 4;
+	size_t i, n = api->cfg.nscanners + 5;
 	int rc = -1, exists;
 
 	if (c == NULL)
@@ -324,6 +327,42 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	prs_job_free(job);
 }
 
+/*
+ * A closed pull request: marks its head as closed so that workers cancel
+ * its queued and running scans.
+ */
+static void
+record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
+    json_t *root)
+{
+	const char *owner = jstr(root, "repository.owner.login");
+	const char *repo = jstr(root, "repository.name");
+	json_t *num = jpath(root, "pull_request.number");
+	redisContext *c;
+	redisReply *r;
+	int ok;
+
+	if (owner == NULL || repo == NULL || !json_is_integer(num) ||
+	    !prs_name_valid_owner(owner) || !prs_name_valid_repo(repo)) {
+		api_reply_error(reply, 400, "payload lacks a valid "
+		    "repository.owner.login, repository.name or "
+		    "pull_request.number");
+		return;
+	}
+	c = api_redis(api);
+	r = c != NULL ? redisCommand(c, "SET prhead:%s/%s#%lld closed EX %ld",
+	    owner, repo, (long long)json_integer_value(num),
+	    api->cfg.storage_ttl) : NULL;
+	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+	freeReplyObject(r);
+	if (!ok) {
+		reply_redis_down(reply, d, "redis unavailable");
+		return;
+	}
+	finish_ignored(api, reply, d, "pull request closed: its scans are "
+	    "cancelled");
+}
+
 static void
 handle_pull_request(struct api *api, struct api_reply *reply,
     struct delivery *d, json_t *root)
@@ -335,6 +374,10 @@ handle_pull_request(struct api *api, struct api_reply *reply,
 	if (d->action == NULL || !json_is_object(jpath(root, "pull_request"))) {
 		api_reply_error(reply, 400, "payload lacks %s",
 		    d->action == NULL ? "action" : "pull_request");
+		return;
+	}
+	if (strcmp(d->action, "closed") == 0) {
+		record_closed(api, reply, d, root);
 		return;
 	}
 	if (!is_scan_action(d->action)) {

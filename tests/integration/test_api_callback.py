@@ -141,6 +141,16 @@ class Callback(harness.Case):
         self.assertEqual(run["conclusion"], "failure")
         self.assertIn("KICS exited 126", run["output"]["title"])
 
+    def test_cancelled_scan_completes_as_cancelled(self):
+        self.callback("started")
+        status, _ = self.callback("completed",
+                                  cancelled="superseded by " + "f" * 40)
+        self.assertEqual(status, 200)
+        run = self.runs()[0]
+        self.assertEqual((run["status"], run["conclusion"]),
+                         ("completed", "cancelled"))
+        self.assertIn("superseded", run["output"]["title"])
+
     def test_on_scan_error_neutral(self):
         self.api.stop()
         self.start_api(ON_SCAN_ERROR="neutral")

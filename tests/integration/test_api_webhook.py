@@ -72,6 +72,16 @@ class Webhook(harness.Case):
             self.assertEqual(fields["job_id"], job_id)
             self.assertEqual(json.loads(fields["job"])["head_sha"], SHA)
 
+    def test_latest_head_and_closing_are_recorded_for_workers(self):
+        key = "prhead:%s/%s#7" % (OWNER, REPO)
+        self.assertEqual(self.post(self.event())[0], 202)
+        self.assertEqual(self.r.get(key), SHA)
+        status, body = self.post(self.event(action="closed"))
+        self.assertEqual(status, 202, body)
+        self.assertIn("closed", body["reason"])
+        self.assertEqual(self.r.get(key), "closed")
+        self.assertEqual(self.r.xlen("worker-kics"), 1)
+
     def test_redelivery_is_a_duplicate_and_queues_nothing(self):
         ev = self.event()
         self.assertEqual(self.post(ev, delivery="d-2-bbbb")[0], 202)
@@ -182,7 +192,6 @@ class Webhook(harness.Case):
 
     def test_other_deliveries_are_ignored_with_a_reason(self):
         cases = [
-            (self.event(action="closed"), "pull_request", "closed"),
             (self.event(action="labeled"), "pull_request", "labeled"),
             ({"action": "created"}, "issue_comment", "issue_comment"),
         ]
