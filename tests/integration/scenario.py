@@ -1,0 +1,117 @@
+"""A whole pipeline for worker scenarios: Redis, the GitHub stand-in, one
+repository with pull requests, prscan-api and any number of KICS workers,
+with short clocks and a log of every scan the KICS stand-in ran."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import harness
+
+OWNER, REPO = "octo-org", "platform"
+INPUTS = os.path.join(harness.SOURCE_DIR, "tests", "fixtures", "kics-inputs")
+# Clocks short enough for a test, long enough for a 2-core machine.
+FAST = {"CLAIM_MIN_IDLE_MS": "1500", "CLAIM_INTERVAL": "1",
+        "LOG_LEVEL": "debug"}
+
+
+class Pipeline:
+    def __init__(self, case, workers=1, worker_env=None, api_env=None):
+        self.case = case
+        self.tmp = case.tmp
+        self.redis = case.start_redis()
+        self.github = case.start_github()
+        self.scan_log = os.path.join(self.tmp, "scans.jsonl")
+        self.base_sha = harness.make_repo(
+            self.github, OWNER, REPO,
+            [os.path.join(INPUTS, "dockerfile_missing_user_instruction")])
+        self.api_extra = dict(api_env or {})
+        self.api = None
+        self.start_api()
+        self.worker_env = dict(FAST)
+        self.worker_env["KICS_STANDIN_LOG"] = self.scan_log
+        self.worker_env.update(worker_env or {})
+        self.workers = []
+        for i in range(workers):
+            self.add_worker("kics-%d" % (i + 1))
+
+    def start_api(self, port=None):
+        self.api = self.case.track(harness.api(
+            self.tmp, self.redis, self.github, port=port,
+            webhook_secret=getattr(self.api, "webhook_secret", None),
+            callback_secret=getattr(self.api, "callback_secret", None),
+            **self.api_extra))
+        return self.api
+
+    def add_worker(self, consumer, **extra):
+        env = dict(self.worker_env)
+        env.update(extra)
+        w = self.case.track(harness.kics_worker(
+            self.tmp, self.api, self.redis, self.github, consumer=consumer,
+            **env))
+        self.workers.append(w)
+        return w
+
+    def bare(self):
+        return os.path.join(self.github.repos_dir, OWNER, REPO + ".git")
+
+    def push(self, pr, note):
+        """A new commit on the pull request's head; returns its sha."""
+        work = tempfile.mkdtemp(prefix="prscan-push-")
+        try:
+            harness.git(["clone", "-q", self.bare(), work])
+            harness.git(["checkout", "-q", "feature"], work)
+            with open(os.path.join(work, "NOTES.md"), "a") as f:
+                f.write(note + "\n")
+            harness.git(["add", "-A"], work)
+            harness.git(["commit", "-q", "-m", note], work)
+            sha = harness.git(["rev-parse", "HEAD"], work).strip()
+            harness.git(["push", "-q", "origin", "feature"], work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.set_pr(pr, sha)
+        return sha
+
+    def set_pr(self, pr, sha):
+        harness.git(["update-ref", "refs/pull/%d/head" % pr, sha],
+                    self.bare())
+
+    def deliver(self, pr, sha, action="opened"):
+        ev = harness.pull_request_event(OWNER, REPO, sha, pr_number=pr,
+                                        action=action)
+        status, body = harness.post_webhook(self.api.url, ev,
+                                            self.api.webhook_secret)
+        self.case.assertEqual(status, 202, body)
+        return body.get("job_id")
+
+    def runs(self, sha):
+        return [r for r in self.github.check_runs(OWNER, REPO, sha)
+                if r["name"] == "KICS"]
+
+    def completed(self, sha):
+        return [r for r in self.runs(sha) if r["status"] == "completed"]
+
+    def scans(self):
+        """One entry per KICS run the stand-in saw."""
+        try:
+            with open(self.scan_log, encoding="utf-8") as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def pending(self):
+        r = self.redis.client()
+        try:
+            return r.xpending("worker-kics", "workers")["pending"]
+        except Exception:  # the group may not exist yet
+            return 0
+
+    def stream_len(self):
+        return self.redis.client().xlen("worker-kics")
+
+
+def run_git(args, cwd):
+    return subprocess.run(["git"] + args, cwd=cwd, check=True,
+                          capture_output=True, text=True).stdout
