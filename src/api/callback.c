@@ -278,15 +278,16 @@ completion_bodies(struct api *api, const struct subject *s, json_t *root)
 		api->cfg.fail_on, api->cfg.error_neutral, NULL };
 	struct prs_scan_result *res = NULL;
 	json_t *err = json_object_get(root, "error");
+	json_t *cancelled = json_object_get(root, "cancelled");
 	json_t *bodies, *one;
 	char now[32];
 
 	iso_now(now);
 	st.completed_at = now;
-	if (json_is_string(json_object_get(root, "cancelled"))) {
+	if (json_is_string(cancelled)) {
 		bodies = json_array();
 		json_array_append_new(bodies, cancelled_body(s,
-		    json_string_value(json_object_get(root, "cancelled")), now));
+		    json_string_value(cancelled), now));
 		return bodies;
 	}
 	if (json_is_string(err) || prs_result_from_json(json_object_get(root,
