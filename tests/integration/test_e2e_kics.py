@@ -43,8 +43,10 @@ class EndToEnd(harness.Case):
                                      pr_number=PR)
         self.api = self.track(harness.api(self.tmp, self.redis,
                                           self.github))
+
+    def start_worker(self, **extra):
         self.worker = self.track(harness.kics_worker(
-            self.tmp, self.api, self.redis, self.github))
+            self.tmp, self.api, self.redis, self.github, **extra))
 
     def replay(self, delivery):
         env = dict(os.environ, GITHUB_WEBHOOK_SECRET=self.api.webhook_secret,
@@ -66,6 +68,7 @@ class EndToEnd(harness.Case):
         return runs if runs and runs[0]["status"] == "completed" else None
 
     def test_pull_request_becomes_a_completed_kics_check_run(self):
+        self.start_worker()
         answer = self.replay("e2e-0001")
         self.assertIn("HTTP 202", answer)
         job_id = json.loads(answer.split(" ", 2)[2])["job_id"]
@@ -112,6 +115,17 @@ class EndToEnd(harness.Case):
         self.assertIn("job=" + job_id, self.worker.log_text())
         self.assertNotIn(self.api.callback_secret, log)
         self.assertNotIn(self.api.webhook_secret, log)
+
+    def test_kics_engine_error_completes_as_a_failed_scan(self):
+        self.start_worker(KICS_STANDIN_EXIT="126")
+        self.replay("e2e-0002")
+        harness.wait_until(self.completed, 60,
+                           what="the KICS check run to complete")
+        run = self.kics_runs()[0]
+        self.assertEqual(run["conclusion"], "failure")
+        self.assertIn("KICS exited 126", run["output"]["title"])
+        self.assertEqual(self.github.annotations(OWNER, REPO, run["id"]), [])
+        self.assertEqual(os.listdir(self.worker.work_dir), [])
 
 
 if __name__ == "__main__":
