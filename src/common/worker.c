@@ -1,12 +1,14 @@
 /*
- * The worker daemon: configuration, signals and the consumer loop.  Each
- * entry read from the stream goes to prs_worker_process_entry(), which
- * owns everything about one job (worker_job.c); Redis details live in
- * worker_redis.c.
+ * The worker daemon: configuration, signals and threads.  WORKER_CONCURRENCY
+ * slot threads each take entries from the stream (worker_slot.c) and hand
+ * them to prs_worker_process_entry(), which owns everything about one job
+ * (worker_job.c); a heartbeat thread keeps their claims fresh and watches
+ * for superseded pull requests (worker_beat.c); Redis details live in
+ * worker_redis.c.  Only the main thread takes signals.
  *
- * Signals: the first SIGTERM/SIGINT stops reading (the job in hand is
- * finished and acknowledged), the second also cancels the running scanner
- * and the daemon exits leaving the entry pending.
+ * Signals: the first SIGTERM/SIGINT stops reading (the jobs in hand are
+ * finished and acknowledged), the second also cancels the running scanners
+ * and the daemon exits leaving their entries pending for a peer.
  */
 #include "prscan/worker.h"
 
@@ -32,12 +34,23 @@
 volatile sig_atomic_t prs_worker_stopping;
 volatile sig_atomic_t prs_worker_cancelled;
 
+/* The slots, for the signal handler; set before signals are handled. */
+static struct prs_wslot *prs_worker_sig_slots;
+static long prs_worker_sig_nslots;
+
 static void
 prs_worker_on_signal(int sig)
 {
+	long i;
+
 	(void)sig;
-	if (prs_worker_stopping)
+	if (prs_worker_stopping) {
 		prs_worker_cancelled = 1;
+		for (i = 0; i < prs_worker_sig_nslots; i++) {
+			prs_worker_sig_slots[i].abandon = 1;
+			prs_worker_sig_slots[i].cancel = 1;
+		}
+	}
 	prs_worker_stopping = 1;
 }
 
@@ -110,10 +123,30 @@ prs_worker_config_numbers(struct prs_worker *w)
 	    &w->scan_timeout) < 0 ||
 	    prs_env_long("CLONE_TIMEOUT", 300, 1, PRS_WORKER_MAX_SECONDS,
 	    &w->clone_timeout) < 0 ||
-	    prs_env_long("CALLBACK_RETRY_FOR", 300, 0,
+	    prs_env_long("CALLBACK_RETRY_FOR", 0, 0,
 	    PRS_WORKER_MAX_SECONDS, &w->callback_retry_for) < 0 ||
 	    prs_env_long("MAX_REPO_BYTES", PRS_WORKER_DEFAULT_MAX_REPO_BYTES,
 	    1024, LONG_MAX, &w->max_repo_bytes) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+prs_worker_config_recovery(struct prs_worker *w)
+{
+	if (prs_env_long("CLAIM_MIN_IDLE_MS", 60000, 100,
+	    PRS_WORKER_MAX_SECONDS * 1000, &w->claim_min_idle_ms) < 0 ||
+	    prs_env_long("CLAIM_INTERVAL", 30, 1, PRS_WORKER_MAX_SECONDS,
+	    &w->claim_interval) < 0 ||
+	    prs_env_long("MAX_DELIVERIES", 3, 1, 1000,
+	    &w->max_deliveries) < 0 ||
+	    prs_env_long("WORKER_CONCURRENCY", 1, 1,
+	    PRS_WORKER_MAX_CONCURRENCY, &w->concurrency) < 0 ||
+	    prs_env_long("CONSUMER_IDLE_MAX_MS", 86400000L, 1000,
+	    PRS_WORKER_MAX_SECONDS * 1000 * 365,
+	    &w->consumer_idle_max_ms) < 0 ||
+	    prs_env_long("SUPERSEDE_CHECK_MS", 5000, 100,
+	    PRS_WORKER_MAX_SECONDS * 1000, &w->supersede_check_ms) < 0)
 		return -1;
 	return 0;
 }
@@ -124,7 +157,8 @@ prs_worker_config(struct prs_worker *w)
 	struct stat st;
 
 	if (prs_worker_config_strings(w) < 0 ||
-	    prs_worker_config_numbers(w) < 0)
+	    prs_worker_config_numbers(w) < 0 ||
+	    prs_worker_config_recovery(w) < 0)
 		return -1;
 	if (prs_env_secret("CALLBACK_SECRET", &w->secret) < 0)
 		return -1;
@@ -142,7 +176,10 @@ prs_worker_config(struct prs_worker *w)
 static void
 prs_worker_dispose(struct prs_worker *w)
 {
-	prs_worker_redis_close(w);
+	prs_worker_sig_nslots = 0;
+	prs_worker_sig_slots = NULL;
+	free(w->slots);
+	pthread_mutex_destroy(&w->lock);
 	prs_redis_config_dispose(&w->redis_cfg);
 	free(w->stream);
 	free(w->group);
@@ -154,54 +191,24 @@ prs_worker_dispose(struct prs_worker *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/*
- * Hands each entry of an XREADGROUP answer to the entry handler:
- * [[stream, [[id, [field, value, ...]], ...]]].
- */
-static void
-prs_worker_dispatch(struct prs_worker *w, const redisReply *r)
+static int
+prs_worker_slots_make(struct prs_worker *w)
 {
-	size_t i, k;
+	long i;
 
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const redisReply *s = r->element[i];
-
-		if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
-		    s->element[1]->type != REDIS_REPLY_ARRAY)
-			continue;
-		for (k = 0; k < s->element[1]->elements; k++) {
-			const redisReply *e = s->element[1]->element[k];
-
-			if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
-			    e->element[0]->type != REDIS_REPLY_STRING)
-				continue;
-			prs_worker_process_entry(w, w->stream,
-			    e->element[0]->str,
-			    e->elements > 1 ? e->element[1] : NULL);
-		}
+	w->slots = calloc((size_t)w->concurrency, sizeof(*w->slots));
+	if (w->slots == NULL)
+		return prs_error_set("out of memory");
+	for (i = 0; i < w->concurrency; i++) {
+		w->slots[i].w = w;
+		w->slots[i].index = (int)i;
+		w->slots[i].conn.w = w;
 	}
-}
-
-static void
-prs_worker_loop(struct prs_worker *w)
-{
-	redisReply *r = NULL;
-
-	while (!prs_worker_stopping) {
-		if (prs_worker_redis_ensure(w, &prs_worker_stopping) < 0)
-			break;
-		if (prs_worker_redis_read(w, &r) < 0) {
-			/* An error answer: do not spin on it. */
-			if (w->redis != NULL)
-				prs_worker_sleep_ms(1000, &prs_worker_stopping);
-			continue;
-		}
-		if (r == NULL)
-			continue;
-		prs_worker_dispatch(w, r);
-		freeReplyObject(r);
-		r = NULL;
-	}
+	snprintf(w->cursor, sizeof(w->cursor), "0-0");
+	w->reclaim_due = prs_worker_now_ms();
+	prs_worker_sig_slots = w->slots;
+	prs_worker_sig_nslots = w->concurrency;
+	return 0;
 }
 
 /* Logs a start-up failure as one fatal line. */
@@ -225,9 +232,65 @@ prs_worker_start(struct prs_worker *w)
 	prs_git_set_max_bytes((unsigned long long)w->max_repo_bytes);
 	if (w->scanner->init != NULL && w->scanner->init(&w->state) < 0)
 		return prs_worker_fatal("scanner configuration error");
+	if (prs_worker_slots_make(w) < 0)
+		return prs_worker_fatal("out of memory");
 	if (prs_worker_signals() < 0)
 		return prs_worker_fatal("signal setup failed");
 	return 0;
+}
+
+/*
+ * Starts the heartbeat and the slot threads with SIGTERM and SIGINT
+ * blocked, so that only the main thread takes them.  Returns the number
+ * of slots started; the heartbeat's start is in *beat_ok.
+ */
+static long
+prs_worker_threads_start(struct prs_worker *w, pthread_t *beat,
+    int *beat_ok)
+{
+	sigset_t set, old;
+	long i, n = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	*beat_ok = pthread_create(beat, NULL, prs_worker_beat_main, w) == 0;
+	for (i = 0; *beat_ok && i < w->concurrency; i++) {
+		struct prs_wslot *s = &w->slots[i];
+
+		if (pthread_create(&s->thread, NULL, prs_worker_slot_main,
+		    s) != 0)
+			break;
+		s->running = 1;
+		n++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n;
+}
+
+/* Runs the threads until every slot stopped.  Returns the exit code. */
+static int
+prs_worker_run(struct prs_worker *w)
+{
+	pthread_t beat;
+	int beat_ok;
+	long i, n = prs_worker_threads_start(w, &beat, &beat_ok);
+
+	if (n < w->concurrency) {
+		prs_err("could not start the worker threads", "started=%ld "
+		    "wanted=%ld", n, w->concurrency);
+		prs_worker_stopping = 1;
+	}
+	for (i = 0; i < w->concurrency; i++)
+		if (w->slots[i].running)
+			pthread_join(w->slots[i].thread, NULL);
+	w->beat_stop = 1;
+	if (beat_ok)
+		pthread_join(beat, NULL);
+	if (n < w->concurrency)
+		return 1;
+	return prs_worker_cancelled ? 1 : 0;
 }
 
 int
@@ -245,13 +308,15 @@ prs_worker_main(const struct prs_scanner *scanner)
 
 	memset(&w, 0, sizeof(w));
 	w.scanner = scanner;
+	pthread_mutex_init(&w.lock, NULL);
 	rc = prs_worker_start(&w);
 	if (rc == 0) {
 		prs_info("worker started", "stream=%s group=%s consumer=%s "
-		    "scanner=%s", w.stream, w.group, w.consumer,
-		    scanner->name);
-		prs_worker_loop(&w);
-		rc = prs_worker_cancelled ? 1 : 0;
+		    "scanner=%s concurrency=%ld claim_min_idle_ms=%ld "
+		    "max_deliveries=%ld", w.stream, w.group, w.consumer,
+		    scanner->name, w.concurrency, w.claim_min_idle_ms,
+		    w.max_deliveries);
+		rc = prs_worker_run(&w);
 		prs_info("worker stopped", "stream=%s consumer=%s cancelled=%d",
 		    w.stream, w.consumer, (int)prs_worker_cancelled);
 	}

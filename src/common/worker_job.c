@@ -4,8 +4,12 @@
  *
  * The entry is acknowledged (XACK + XDEL) only once the API took the
  * completed callback, or when it can never be processed (dead letter).
- * When the API stays unreachable, or the second signal cancels the scan,
- * the entry stays pending for another worker to reclaim.
+ * While the API is unreachable the callback is retried with a backoff and
+ * the entry stays in hand, its claim refreshed by the heartbeat; after the
+ * second signal, or when a peer took the entry over, it is left pending.
+ *
+ * The heartbeat (worker_beat.c) may cancel a job whose pull request moved
+ * on; the scanner is then stopped and the job reported as cancelled.
  */
 #include "worker_internal.h"
 
@@ -28,11 +32,11 @@
 
 /* One job in hand. */
 struct prs_wjob {
+	struct prs_wslot *s;
 	struct prs_worker *w;
-	const char *stream;
 	const char *entry;		/* stream entry id */
 	const struct prs_job *job;
-	char logf[512];			/* job= repo= sha= scanner= */
+	const char *logf;		/* job= repo= sha= scanner= */
 	struct prs_workspace ws;
 	struct prs_scan_result *result;
 	char reason[PRS_WJOB_REASON_SIZE];	/* scan error, or empty */
@@ -110,20 +114,52 @@ prs_wjob_body(const struct prs_wjob *jb, const char *state)
 	return b;
 }
 
+/* A completed body with key set to the string value. */
+static json_t *
+prs_wjob_body_with(const struct prs_wjob *jb, const char *key,
+    const char *value)
+{
+	json_t *b = prs_wjob_body(jb, "completed");
+
+	if (b != NULL && json_object_set_new(b, key, json_string(value)) < 0) {
+		json_decref(b);
+		b = NULL;
+	}
+	return b;
+}
+
+/* Whether a failing POST should be tried again after delay ms. */
+static int
+prs_wjob_retry(const struct prs_wjob *jb, long long deadline, long delay,
+    const char *path)
+{
+	char q[512];
+
+	prs_log_quote(prs_error_last(), q, sizeof(q));
+	if (deadline > 0 && prs_worker_now_ms() + delay > deadline) {
+		prs_err("API unreachable, giving up", "%s path=%s error=%s",
+		    jb->logf, path, q);
+		return 0;
+	}
+	prs_warn("API unreachable, retrying", "%s path=%s error=%s "
+	    "retry_ms=%ld", jb->logf, path, q, delay);
+	return 1;
+}
+
 /*
  * POSTs body to path, retrying on no answer or 5xx with a backoff from
- * 0.5 s doubling to 30 s, for CALLBACK_RETRY_FOR seconds.  Returns 0 on
- * 2xx, -1 on another status (*status), PRS_ERETRY when it gave up.
+ * 0.5 s doubling to 30 s: for ever, or for CALLBACK_RETRY_FOR seconds
+ * when that is set, and until *abort_flag.  Returns 0 on 2xx, -1 on
+ * another status (*status), PRS_ERETRY when it gave up or was aborted.
  */
 static int
 prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
-    long *status, json_t **resp)
+    long *status, json_t **resp, const volatile sig_atomic_t *abort_flag)
 {
 	const struct prs_worker *w = jb->w;
-	long long deadline = prs_worker_now_ms() +
-	    w->callback_retry_for * 1000;
+	long long deadline = w->callback_retry_for > 0 ?
+	    prs_worker_now_ms() + w->callback_retry_for * 1000 : 0;
 	long delay = PRS_WJOB_BACKOFF_MIN_MS;
-	char q[512];
 	int rc;
 
 	for (;;) {
@@ -135,15 +171,9 @@ prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
 		    resp);
 		if (rc != PRS_ERETRY)
 			return rc;
-		prs_log_quote(prs_error_last(), q, sizeof(q));
-		if (prs_worker_now_ms() + delay > deadline) {
-			prs_err("API unreachable, giving up", "%s path=%s "
-			    "error=%s", jb->logf, path, q);
+		if (!prs_wjob_retry(jb, deadline, delay, path))
 			return PRS_ERETRY;
-		}
-		prs_warn("API unreachable, retrying", "%s path=%s error=%s "
-		    "retry_ms=%ld", jb->logf, path, q, delay);
-		if (prs_worker_sleep_ms(delay, &prs_worker_cancelled) < 0)
+		if (prs_worker_sleep_ms(delay, abort_flag) < 0)
 			return PRS_ERETRY;
 		delay = delay * 2 > PRS_WJOB_BACKOFF_MAX_MS ?
 		    PRS_WJOB_BACKOFF_MAX_MS : delay * 2;
@@ -160,14 +190,74 @@ prs_wjob_reject(struct prs_wjob *jb, const char *what, long status)
 	    "HTTP %ld", what, status);
 	prs_err("job rejected by the API", "%s entry=%s status=%ld", jb->logf,
 	    jb->entry, status);
-	prs_worker_redis_dead_letter(jb->w, jb->stream, jb->entry, reason,
-	    NULL, 0);
+	prs_worker_redis_dead_letter(&jb->s->conn, jb->entry, reason, NULL, 0,
+	    1);
+}
+
+/*
+ * Sends a completed callback and acknowledges.  Returns 0, or -1 when the
+ * entry is left pending (the worker is cancelled or lost the entry, or
+ * CALLBACK_RETRY_FOR ran out).
+ */
+static int
+prs_wjob_finish(struct prs_wjob *jb, json_t *body)
+{
+	long status = 0;
+	int rc;
+
+	if (body == NULL) {
+		prs_err("out of memory building the callback", "%s", jb->logf);
+		return -1;
+	}
+	rc = prs_wjob_post(jb, "/callback", body, &status, NULL,
+	    &jb->s->abandon);
+	json_decref(body);
+	if (rc == PRS_ERETRY) {
+		prs_err("completion not delivered, entry left pending",
+		    "%s entry=%s", jb->logf, jb->entry);
+		return -1;
+	}
+	if (rc < 0) {
+		prs_wjob_reject(jb, "completed", status);
+		return 0;
+	}
+	return prs_worker_redis_ack(&jb->s->conn, jb->entry);
+}
+
+/* Reports a superseded job as cancelled and acknowledges it. */
+static int
+prs_wjob_cancelled(struct prs_wjob *jb)
+{
+	char why[PRS_WORKER_WHY_SIZE], q[PRS_WORKER_WHY_SIZE + 8];
+
+	pthread_mutex_lock(&jb->w->lock);
+	snprintf(why, sizeof(why), "%s", jb->s->why);
+	pthread_mutex_unlock(&jb->w->lock);
+	prs_info("job cancelled", "%s entry=%s reason=%s", jb->logf,
+	    jb->entry, prs_log_quote(why, q, sizeof(q)));
+	return prs_wjob_finish(jb, prs_wjob_body_with(jb, "cancelled", why));
+}
+
+/* Checks the pull request's head now; 1 when the job is superseded. */
+static int
+prs_wjob_head_moved(struct prs_wjob *jb)
+{
+	struct prs_wslot *s = jb->s;
+	char why[PRS_WORKER_WHY_SIZE];
+
+	if (s->superseded)
+		return 1;
+	if (prs_worker_head_moved(&s->conn, s->key, jb->job->head_sha, why,
+	    sizeof(why)) != 1)
+		return 0;
+	prs_worker_slot_cancel(s, jb->entry, why);
+	return 1;
 }
 
 /*
  * Asks the API for a token to clone with.  Returns 0 with *token (free
  * with prs_secret_free), -1 with the reason set, PRS_ERETRY when the API
- * stayed unreachable.
+ * stayed unreachable or the job was cancelled.
  */
 static int
 prs_wjob_token(struct prs_wjob *jb, char **token)
@@ -183,7 +273,8 @@ prs_wjob_token(struct prs_wjob *jb, char **token)
 		prs_error_set("out of memory");
 		goto out;
 	}
-	rc = prs_wjob_post(jb, "/token", body, &status, &resp);
+	rc = prs_wjob_post(jb, "/token", body, &status, &resp,
+	    &jb->s->cancel);
 	if (rc < 0)
 		goto out;
 	t = json_string_value(json_object_get(resp, "token"));
@@ -234,7 +325,7 @@ prs_wjob_clone(struct prs_wjob *jb, const char *token)
 		    jb->logf, i, prs_log_quote(prs_error_last(), q,
 		    sizeof(q)));
 		prs_workspace_remove_tree(jb->ws.src);
-		if (prs_worker_sleep_ms(delay, &prs_worker_cancelled) < 0)
+		if (prs_worker_sleep_ms(delay, &jb->s->cancel) < 0)
 			break;
 		delay *= 2;
 	}
@@ -244,8 +335,8 @@ prs_wjob_clone(struct prs_wjob *jb, const char *token)
 
 /*
  * Token and clone.  Returns 0 (with jb->reason set when it failed, which
- * is reported as the scan's error), or PRS_ERETRY to leave the entry
- * pending: the API stayed unreachable or the worker is cancelled.
+ * is reported as the scan's error), or PRS_ERETRY when the job stops
+ * here: the API stayed unreachable, or it was cancelled.
  */
 static int
 prs_wjob_fetch(struct prs_wjob *jb)
@@ -254,13 +345,15 @@ prs_wjob_fetch(struct prs_wjob *jb)
 	int rc;
 
 	rc = prs_wjob_token(jb, &token);
-	if (rc == PRS_ERETRY)
+	if (rc == PRS_ERETRY || jb->s->cancel || prs_wjob_head_moved(jb)) {
+		prs_secret_free(token);
 		return PRS_ERETRY;
+	}
 	if (rc == 0) {
 		rc = prs_wjob_clone(jb, token);
 		prs_secret_free(token);
 	}
-	if (prs_worker_cancelled)
+	if (jb->s->cancel)
 		return PRS_ERETRY;
 	if (rc < 0)
 		snprintf(jb->reason, sizeof(jb->reason), "could not fetch the "
@@ -275,7 +368,7 @@ prs_wjob_scan(struct prs_wjob *jb)
 	const struct prs_worker *w = jb->w;
 	struct prs_scan_ctx ctx = {
 		jb->job, jb->ws.src, jb->ws.out, w->scan_timeout,
-		&prs_worker_cancelled
+		&jb->s->cancel
 	};
 	long long t0 = prs_worker_now_ms();
 
@@ -297,7 +390,7 @@ prs_wjob_scan(struct prs_wjob *jb)
 
 /*
  * Workspace, token, clone, scan.  Returns 0 with jb->result or jb->reason
- * set, or PRS_ERETRY to leave the entry pending.
+ * set, or PRS_ERETRY when the job was cancelled on the way.
  */
 static int
 prs_wjob_work(struct prs_wjob *jb)
@@ -313,7 +406,7 @@ prs_wjob_work(struct prs_wjob *jb)
 	rc = prs_wjob_fetch(jb);
 	if (rc == 0 && jb->reason[0] == '\0')
 		prs_wjob_scan(jb);
-	if (prs_worker_cancelled)
+	if (jb->s->cancel)
 		rc = PRS_ERETRY;
 	if (prs_workspace_remove_tree(jb->ws.root) < 0)
 		prs_err("workspace not removed", "%s dir=%s", jb->logf,
@@ -325,17 +418,16 @@ prs_wjob_work(struct prs_wjob *jb)
 static json_t *
 prs_wjob_completed(const struct prs_wjob *jb)
 {
-	json_t *b = prs_wjob_body(jb, "completed");
+	json_t *b;
 	json_t *v;
 
+	if (jb->result == NULL)
+		return prs_wjob_body_with(jb, "error", jb->reason);
+	b = prs_wjob_body(jb, "completed");
 	if (b == NULL)
 		return NULL;
-	if (jb->result != NULL)
-		v = prs_result_to_json(jb->result);
-	else
-		v = json_string(jb->reason);
-	if (v == NULL || json_object_set_new(b, jb->result != NULL ?
-	    "result" : "error", v) < 0) {
+	v = prs_result_to_json(jb->result);
+	if (v == NULL || json_object_set_new(b, "result", v) < 0) {
 		json_decref(b);
 		return NULL;
 	}
@@ -356,89 +448,131 @@ prs_wjob_log_outcome(const struct prs_wjob *jb)
 		    prs_log_quote(jb->reason, q, sizeof(q)));
 }
 
-/* Sends the completed callback and acknowledges.  0, or -1 if pending. */
+/* After the first callback or the scan stopped: pending or cancelled. */
 static int
-prs_wjob_report(struct prs_wjob *jb)
+prs_wjob_stopped(struct prs_wjob *jb, const char *what)
 {
-	json_t *body = prs_wjob_completed(jb);
-	long status = 0;
-	int rc = -1;
+	if (jb->s->superseded && !jb->s->abandon)
+		return prs_wjob_cancelled(jb);
+	prs_warn(what, "%s entry=%s", jb->logf, jb->entry);
+	return -1;
+}
 
-	if (body == NULL) {
-		prs_err("out of memory building the callback", "%s", jb->logf);
+static int
+prs_wjob_run(struct prs_wjob *jb)
+{
+	json_t *body;
+	long status = 0;
+	int rc;
+
+	if (prs_wjob_head_moved(jb))
+		return prs_wjob_cancelled(jb);
+	prs_info("scan started", "%s entry=%s", jb->logf, jb->entry);
+	body = prs_wjob_body(jb, "started");
+	if (body == NULL)
 		return -1;
+	rc = prs_wjob_post(jb, "/callback", body, &status, NULL,
+	    &jb->s->cancel);
+	json_decref(body);
+	if (rc == PRS_ERETRY)
+		return prs_wjob_stopped(jb, "start not delivered, entry left "
+		    "pending");
+	if (rc < 0) {
+		prs_wjob_reject(jb, "started", status);
+		return 0;
 	}
+	if (prs_wjob_work(jb) == PRS_ERETRY)
+		return prs_wjob_stopped(jb, "scan abandoned, entry left "
+		    "pending");
 	prs_wjob_log_outcome(jb);
-	rc = prs_wjob_post(jb, "/callback", body, &status, NULL);
+	return prs_wjob_finish(jb, prs_wjob_completed(jb));
+}
+
+/*
+ * An entry delivered too often (its worker died each time): the check run
+ * fails with the reason, the entry moves to the dead letters.
+ */
+static int
+prs_wjob_dead(struct prs_wjob *jb, const redisReply *raw, long deliveries)
+{
+	char why[512], err[700];
+	json_t *body;
+	long status = 0;
+	int rc;
+
+	snprintf(why, sizeof(why), "the job was delivered %ld times without "
+	    "finishing (see %s:dead)", deliveries, jb->w->stream);
+	snprintf(err, sizeof(err), "the scan could not be completed: %s",
+	    why);
+	prs_err("job dead-lettered", "%s entry=%s deliveries=%ld", jb->logf,
+	    jb->entry, deliveries);
+	body = prs_wjob_body_with(jb, "error", err);
+	if (body == NULL)
+		return -1;
+	rc = prs_wjob_post(jb, "/callback", body, &status, NULL,
+	    &jb->s->abandon);
 	json_decref(body);
 	if (rc == PRS_ERETRY) {
 		prs_err("completion not delivered, entry left pending",
 		    "%s entry=%s", jb->logf, jb->entry);
 		return -1;
 	}
-	if (rc < 0) {
-		prs_wjob_reject(jb, "completed", status);
-		return 0;
-	}
-	return prs_worker_redis_ack(jb->w, jb->stream, jb->entry);
+	return prs_worker_redis_dead_letter(&jb->s->conn, jb->entry, why,
+	    raw->str, raw->len, deliveries);
 }
 
+/* An entry whose job cannot be read goes to the dead letters. */
 static int
-prs_wjob_run(struct prs_wjob *jb)
+prs_wjob_unreadable(struct prs_wslot *s, const char *id,
+    const redisReply *raw, const char *why, long deliveries)
 {
-	json_t *body = prs_wjob_body(jb, "started");
-	long status = 0;
-	int rc;
+	char q[600];
 
-	prs_info("scan started", "%s entry=%s", jb->logf, jb->entry);
-	if (body == NULL)
-		return -1;
-	rc = prs_wjob_post(jb, "/callback", body, &status, NULL);
-	json_decref(body);
-	if (rc == PRS_ERETRY) {
-		prs_err("start not delivered, entry left pending",
-		    "%s entry=%s", jb->logf, jb->entry);
-		return -1;
-	}
-	if (rc < 0) {
-		prs_wjob_reject(jb, "started", status);
-		return 0;
-	}
+	prs_err("unreadable stream entry", "stream=%s entry=%s reason=%s",
+	    s->w->stream, id, prs_log_quote(why, q, sizeof(q)));
+	return prs_worker_redis_dead_letter(&s->conn, id, why,
+	    raw != NULL ? raw->str : NULL, raw != NULL ? raw->len : 0,
+	    deliveries);
+}
 
-	if (prs_wjob_work(jb) == PRS_ERETRY) {
-		prs_warn("scan abandoned, entry left pending", "%s entry=%s",
-		    jb->logf, jb->entry);
-		return -1;
-	}
-	return prs_wjob_report(jb);
+/* Fills in the job's log fields and tells the heartbeat about it. */
+static void
+prs_wjob_describe(struct prs_wjob *jb, char *logf, size_t n)
+{
+	const struct prs_job *job = jb->job;
+	char key[PRS_WORKER_KEY_SIZE];
+
+	snprintf(logf, n, "job=%s repo=%s/%s sha=%s scanner=%s", job->id,
+	    job->owner, job->repo, job->head_sha, jb->w->scanner->name);
+	snprintf(key, sizeof(key), "prhead:%s/%s#%ld", job->owner,
+	    job->repo, job->pr_number);
+	prs_worker_slot_describe(jb->s, logf, key, job->head_sha);
+	jb->logf = logf;
 }
 
 int
-prs_worker_process_entry(struct prs_worker *w, const char *stream,
-    const char *id, const redisReply *fields)
+prs_worker_process_entry(struct prs_wslot *s, const char *id,
+    const redisReply *fields, long deliveries)
 {
 	const redisReply *raw = prs_wjob_field(fields, "job");
 	struct prs_job *job = NULL;
 	struct prs_wjob jb;
-	char why[512], q[600];
+	char why[512], logf[PRS_WORKER_LOGF_SIZE];
 	int rc;
 
-	if (prs_wjob_parse(fields, &job, why, sizeof(why)) < 0) {
-		prs_err("unreadable stream entry", "stream=%s entry=%s "
-		    "reason=%s", stream, id, prs_log_quote(why, q, sizeof(q)));
-		return prs_worker_redis_dead_letter(w, stream, id, why,
-		    raw != NULL ? raw->str : NULL, raw != NULL ? raw->len : 0);
-	}
+	if (prs_wjob_parse(fields, &job, why, sizeof(why)) < 0)
+		return prs_wjob_unreadable(s, id, raw, why, deliveries);
 
 	memset(&jb, 0, sizeof(jb));
-	jb.w = w;
-	jb.stream = stream;
+	jb.s = s;
+	jb.w = s->w;
 	jb.entry = id;
 	jb.job = job;
-	snprintf(jb.logf, sizeof(jb.logf), "job=%s repo=%s/%s sha=%s "
-	    "scanner=%s", job->id, job->owner, job->repo, job->head_sha,
-	    w->scanner->name);
-	rc = prs_wjob_run(&jb);
+	prs_wjob_describe(&jb, logf, sizeof(logf));
+	if (deliveries > s->w->max_deliveries)
+		rc = prs_wjob_dead(&jb, raw, deliveries);
+	else
+		rc = prs_wjob_run(&jb);
 	prs_result_free(jb.result);
 	prs_job_free(job);
 	return rc;
