@@ -137,7 +137,7 @@ prs_worker_beat_main(void *arg)
 {
 	struct prs_worker *w = arg;
 	struct prs_wbeat_item items[PRS_WORKER_MAX_CONCURRENCY];
-	struct prs_wconn c = { w, NULL, 0 };
+	struct prs_wconn c = { w, NULL, 0, NULL };
 	long refresh_ms = w->claim_min_idle_ms / 3;
 	long long now, next_claim = 0, next_head = 0;
 

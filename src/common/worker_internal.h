@@ -24,6 +24,7 @@ struct prs_wconn {
 	struct prs_worker *w;
 	redisContext *redis;		/* NULL while disconnected */
 	unsigned long gen;		/* w->redis_gen when it connected */
+	const char *logf;		/* the slot's job fields, or NULL */
 };
 
 /*

@@ -569,6 +569,9 @@ prs_worker_process_entry(struct prs_wslot *s, const char *id,
 	jb.entry = id;
 	jb.job = job;
 	prs_wjob_describe(&jb, logf, sizeof(logf));
+	if (deliveries > 1)
+		prs_info("entry reclaimed", "%s entry=%s deliveries=%ld", logf,
+		    id, deliveries);
 	if (deliveries > s->w->max_deliveries)
 		rc = prs_wjob_dead(&jb, raw, deliveries);
 	else

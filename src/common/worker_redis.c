@@ -457,13 +457,14 @@ prs_wredis_must(struct prs_wconn *c, int argc, const char **argv,
 	int rc = -1;
 
 	if (r == NULL) {
-		prs_err("redis command abandoned", "cmd=%s entry=%s", argv[0],
-		    id);
+		prs_err("redis command abandoned", "%s cmd=%s entry=%s",
+		    c->logf != NULL ? c->logf : "", argv[0], id);
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		prs_err("redis command failed", "cmd=%s entry=%s error=%s",
-		    argv[0], id, prs_log_quote(r->str, q, sizeof(q)));
+		prs_err("redis command failed", "%s cmd=%s entry=%s error=%s",
+		    c->logf != NULL ? c->logf : "", argv[0], id,
+		    prs_log_quote(r->str, q, sizeof(q)));
 		goto out;
 	}
 	rc = 0;

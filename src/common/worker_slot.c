@@ -30,8 +30,8 @@ prs_worker_slot_hold(struct prs_wslot *s, const char *id)
 	s->key[0] = '\0';
 	s->sha[0] = '\0';
 	s->why[0] = '\0';
-	snprintf(s->logf, sizeof(s->logf), "stream=%s entry=%s",
-	    s->w->stream, id);
+	snprintf(s->logf, sizeof(s->logf), "stream=%s", s->w->stream);
+	s->conn.logf = s->logf;
 	s->superseded = 0;
 	s->abandon = prs_worker_cancelled;
 	s->cancel = prs_worker_cancelled;
@@ -45,6 +45,7 @@ prs_worker_slot_release(struct prs_wslot *s)
 	s->busy = 0;
 	s->entry[0] = '\0';
 	s->key[0] = '\0';
+	snprintf(s->logf, sizeof(s->logf), "stream=%s", s->w->stream);
 	pthread_mutex_unlock(&s->w->lock);
 }
 
@@ -191,7 +192,7 @@ prs_wslot_reclaimed(struct prs_wslot *s, const redisReply *e)
 	id = e->element[0]->str;
 	if (prs_worker_redis_deliveries(&s->conn, id, &n) < 0)
 		return;
-	prs_info("entry reclaimed", "stream=%s entry=%s deliveries=%ld",
+	prs_debug("entry taken over", "stream=%s entry=%s deliveries=%ld",
 	    s->w->stream, id, n);
 	prs_wslot_take(s, id, e->elements > 1 ? e->element[1] : NULL, n);
 }
