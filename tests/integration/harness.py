@@ -33,6 +33,7 @@ BIN_DIR = os.path.abspath(os.environ.get("PRSCAN_BIN_DIR") or
                           os.path.join(SOURCE_DIR, "build", "bin"))
 STANDINS = os.path.join(SOURCE_DIR, "tests", "standins")
 KICS_STANDIN = os.path.join(STANDINS, "kics")
+DETECT_STANDIN = os.path.join(STANDINS, "detect")
 GITHUB_STANDIN = os.path.join(STANDINS, "github_standin.py")
 FIXTURES = os.path.join(SOURCE_DIR, "tests", "fixtures")
 PR_OPENED = os.path.join(SOURCE_DIR, "scripts", "fixtures", "pr-opened.json")
@@ -574,6 +575,34 @@ def kics_worker(tmpdir, api_daemon, redis, standin, consumer="kics-1",
         api_daemon.url, api_daemon.callback_secret, redis, standin,
         work_dir, consumer, scan_timeout, **extra), tmpdir,
         name="prscan-worker-kics-" + consumer)
+    d.work_dir = work_dir
+    return d
+
+
+def blackduck_worker(tmpdir, api_daemon, redis, standin, token,
+                     consumer="blackduck-1", scan_timeout=60, **extra):
+    """Starts prscan-worker-blackduck against api_daemon (from api()),
+    with the Detect stand-in and token as BLACKDUCK_API_TOKEN."""
+    work_dir = os.path.join(tmpdir, "work-" + consumer)
+    os.makedirs(work_dir, exist_ok=True)
+    env = {
+        "API_URL": api_daemon.url,
+        "CALLBACK_SECRET": api_daemon.callback_secret,
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": redis.port,
+        "REDIS_PASSWORD": redis.password,
+        "GITHUB_SERVER_URL": standin.url,
+        "DETECT_BIN": DETECT_STANDIN,
+        "BLACKDUCK_URL": "https://blackduck.invalid",
+        "BLACKDUCK_API_TOKEN": token,
+        "WORK_DIR": work_dir,
+        "CONSUMER_NAME": consumer,
+        "SCAN_TIMEOUT": scan_timeout,
+    }
+    env.update(extra)
+    env = {k: str(v) for k, v in env.items() if v is not None}
+    d = Daemon("prscan-worker-blackduck", env, tmpdir,
+                       name="prscan-worker-blackduck-" + consumer)
     d.work_dir = work_dir
     return d
 

@@ -18,16 +18,20 @@ FAST = {"CLAIM_MIN_IDLE_MS": "1500", "CLAIM_INTERVAL": "1",
 
 
 class Pipeline:
-    def __init__(self, case, workers=1, worker_env=None, api_env=None):
+    def __init__(self, case, workers=1, worker_env=None, api_env=None,
+                 bd_workers=0):
         self.case = case
         self.tmp = case.tmp
         self.redis = case.start_redis()
         self.github = case.start_github()
         self.scan_log = os.path.join(self.tmp, "scans.jsonl")
+        self.bd_log = os.path.join(self.tmp, "detect-scans.jsonl")
         self.base_sha = harness.make_repo(
             self.github, OWNER, REPO,
             [os.path.join(INPUTS, "dockerfile_missing_user_instruction")])
-        self.api_extra = dict(api_env or {})
+        self.api_extra = {"SCANNERS": "kics,blackduck" if bd_workers
+                          else "kics"}
+        self.api_extra.update(api_env or {})
         self.api = None
         self.start_api()
         self.worker_env = dict(FAST)
@@ -36,6 +40,8 @@ class Pipeline:
         self.workers = []
         for i in range(workers):
             self.add_worker("kics-%d" % (i + 1))
+        for i in range(bd_workers):
+            self.add_bd_worker("blackduck-%d" % (i + 1))
 
     def start_api(self, port=None):
         self.api = self.case.track(harness.api(
@@ -51,6 +57,16 @@ class Pipeline:
         w = self.case.track(harness.kics_worker(
             self.tmp, self.api, self.redis, self.github, consumer=consumer,
             **env))
+        self.workers.append(w)
+        return w
+
+    def add_bd_worker(self, consumer, **extra):
+        env = dict(FAST)
+        env["DETECT_STANDIN_LOG"] = self.bd_log
+        env.update(extra)
+        w = self.case.track(harness.blackduck_worker(
+            self.tmp, self.api, self.redis, self.github, "bd-token-x1",
+            consumer=consumer, **env))
         self.workers.append(w)
         return w
 
@@ -86,30 +102,34 @@ class Pipeline:
         self.case.assertEqual(status, 202, body)
         return body.get("job_id")
 
-    def runs(self, sha):
+    def runs(self, sha, name="KICS"):
         return [r for r in self.github.check_runs(OWNER, REPO, sha)
-                if r["name"] == "KICS"]
+                if r["name"] == name]
 
-    def completed(self, sha):
-        return [r for r in self.runs(sha) if r["status"] == "completed"]
+    def completed(self, sha, name="KICS"):
+        return [r for r in self.runs(sha, name)
+                if r["status"] == "completed"]
 
-    def scans(self):
-        """One entry per KICS run the stand-in saw."""
+    def scans(self, log=None):
+        """One entry per run the KICS (or Detect) stand-in saw."""
         try:
-            with open(self.scan_log, encoding="utf-8") as f:
+            with open(log or self.scan_log, encoding="utf-8") as f:
                 return [json.loads(line) for line in f if line.strip()]
         except FileNotFoundError:
             return []
 
-    def pending(self):
+    def bd_scans(self):
+        return self.scans(self.bd_log)
+
+    def pending(self, stream="worker-kics"):
         r = self.redis.client()
         try:
-            return r.xpending("worker-kics", "workers")["pending"]
+            return r.xpending(stream, "workers")["pending"]
         except Exception:  # the group may not exist yet
             return 0
 
-    def stream_len(self):
-        return self.redis.client().xlen("worker-kics")
+    def stream_len(self, stream="worker-kics"):
+        return self.redis.client().xlen(stream)
 
 
 def run_git(args, cwd):

@@ -43,34 +43,6 @@ HARDENED = {
 LEVELS = {"BLOCKER": "failure", "CRITICAL": "failure", "MAJOR": "warning"}
 
 
-def blackduck_worker(tmpdir, api_daemon, redis, standin, token,
-                     consumer="blackduck-1", scan_timeout=60, **extra):
-    """Starts prscan-worker-blackduck against api_daemon (from api()),
-    with the Detect stand-in and token as BLACKDUCK_API_TOKEN."""
-    work_dir = os.path.join(tmpdir, "work-" + consumer)
-    os.makedirs(work_dir, exist_ok=True)
-    env = {
-        "API_URL": api_daemon.url,
-        "CALLBACK_SECRET": api_daemon.callback_secret,
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": redis.port,
-        "REDIS_PASSWORD": redis.password,
-        "GITHUB_SERVER_URL": standin.url,
-        "DETECT_BIN": DETECT_STANDIN,
-        "BLACKDUCK_URL": "https://blackduck.invalid",
-        "BLACKDUCK_API_TOKEN": token,
-        "WORK_DIR": work_dir,
-        "CONSUMER_NAME": consumer,
-        "SCAN_TIMEOUT": scan_timeout,
-    }
-    env.update(extra)
-    env = {k: str(v) for k, v in env.items() if v is not None}
-    d = harness.Daemon("prscan-worker-blackduck", env, tmpdir,
-                       name="prscan-worker-blackduck-" + consumer)
-    d.work_dir = work_dir
-    return d
-
-
 def component_name(rule_identifier):
     """"maven:group:artifact:version" -> artifact."""
     return rule_identifier.split(":")[2]
@@ -94,7 +66,7 @@ class BlackDuck(harness.Case):
         self.calls_log = os.path.join(self.tmp, "detect-calls.jsonl")
 
     def start_worker(self, **extra):
-        self.worker = self.track(blackduck_worker(
+        self.worker = self.track(harness.blackduck_worker(
             self.tmp, self.api, self.redis, self.github, self.token,
             DETECT_STANDIN_LOG=self.calls_log, DETECT_ARGS=EXTRA_ARGS,
             **extra))
@@ -246,7 +218,7 @@ class BlackDuck(harness.Case):
     def test_bad_detect_args_stop_the_worker(self):
         for bad in ("--blackduck.api.token=" + self.token, "-v",
                     "--detect.source.path=/"):
-            d = blackduck_worker(self.tmp, self.api, self.redis,
+            d = harness.blackduck_worker(self.tmp, self.api, self.redis,
                                  self.github, self.token,
                                  consumer="bad-%d" % time.monotonic_ns(),
                                  DETECT_ARGS=bad)
