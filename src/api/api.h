@@ -31,6 +31,7 @@ struct api_config {
 	char *scanners[API_MAX_SCANNERS];
 	size_t nscanners;
 	long stream_maxlen;
+	long max_inflight;		/* bytes of bodies being read, all */
 	long storage_ttl;
 	enum prs_severity fail_on;
 	int error_neutral;

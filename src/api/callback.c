@@ -451,8 +451,9 @@ api_token(struct api *api, const struct api_request *req,
 	if (rc < 0) {
 		prs_err("token refused", "job=%s repo=%s/%s reason=\"%s\"",
 		    s.job->id, s.job->owner, s.job->repo, prs_error_last());
+		/* A refusal is final: the worker reports it as the scan's. */
 		api_reply_error(reply, rc == PRS_ENOTFOUND ? 404 :
-		    rc == PRS_ERETRY ? 503 : 502, "no token for %s/%s: %s",
+		    rc == PRS_ERETRY ? 503 : 403, "no token for %s/%s: %s",
 		    s.job->owner, s.job->repo, rc == PRS_ENOTFOUND ?
 		    "installation or repository not found" : prs_error_last());
 		goto out;

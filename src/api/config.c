@@ -167,10 +167,19 @@ load_scanners(struct api_config *cfg)
 	    API_MAX_SCANNERS, &cfg->nscanners) < 0)
 		goto out;
 	for (i = 0; i < cfg->nscanners; i++) {
+		size_t k;
+
 		if (!scanner_name_ok(cfg->scanners[i])) {
 			prs_error_set("SCANNERS: '%s' is not a scanner name "
 			    "(a-z, 0-9, -)", cfg->scanners[i]);
 			goto out;
+		}
+		for (k = 0; k < i; k++) {
+			if (strcmp(cfg->scanners[k], cfg->scanners[i]) == 0) {
+				prs_error_set("SCANNERS: '%s' is named twice",
+				    cfg->scanners[i]);
+				goto out;
+			}
 		}
 	}
 	rc = 0;
@@ -213,7 +222,9 @@ api_config_load(struct api_config *cfg)
 	    prs_env_long("STREAM_MAXLEN", 10000, 1, 1000000000L,
 	    &cfg->stream_maxlen) < 0 ||
 	    prs_env_long("STORAGE_TTL", 2592000, 60, 315360000L,
-	    &cfg->storage_ttl) < 0)
+	    &cfg->storage_ttl) < 0 ||
+	    prs_env_long("API_MAX_INFLIGHT_BYTES", 256L * 1024 * 1024,
+	    API_MAX_BODY, 64L * 1024 * 1024 * 1024, &cfg->max_inflight) < 0)
 		return -1;
 	if (prs_redis_config_load(&cfg->redis) < 0 || load_secrets(cfg) < 0)
 		return -1;

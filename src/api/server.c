@@ -29,7 +29,16 @@ struct conn_state {
 	size_t len;
 	size_t cap;
 	int too_large;
+	int too_busy;		/* the budget of all bodies ran out */
 };
+
+/*
+ * Bytes held by all request bodies being read.  Bodies are read before
+ * their signature can be checked, so unsigned senders must not be able to
+ * hold more than this between them.
+ */
+static _Atomic size_t inflight;
+static size_t inflight_max;
 
 void
 api_reply_set(struct api_reply *r, unsigned int status, json_t *body)
@@ -180,7 +189,7 @@ append_body(struct conn_state *st, const char *data, size_t n)
 	char *p;
 	size_t cap;
 
-	if (st->too_large)
+	if (st->too_large || st->too_busy)
 		return 0;
 	if (st->len + n > (size_t)API_MAX_BODY) {
 		st->too_large = 1;
@@ -190,9 +199,14 @@ append_body(struct conn_state *st, const char *data, size_t n)
 		cap = st->cap == 0 ? 16384 : st->cap;
 		while (cap < st->len + n + 1)
 			cap *= 2;
+		if (inflight + (cap - st->cap) > inflight_max) {
+			st->too_busy = 1;
+			return 0;
+		}
 		p = realloc(st->body, cap);
 		if (p == NULL)
 			return -1;
+		inflight += cap - st->cap;
 		st->body = p;
 		st->cap = cap;
 	}
@@ -278,6 +292,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (st->too_large)
 		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "body larger than 25 MiB");
+	if (st->too_busy)
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many large requests in flight, retry later");
 	return dispatch(cls, conn, method, url, st);
 }
 
@@ -292,6 +309,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (st == NULL)
 		return;
+	inflight -= st->cap;
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -319,7 +337,7 @@ start_daemon(struct api *api)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg.threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 }
@@ -337,6 +355,7 @@ api_server_run(struct api *api)
 	sigaddset(&set, SIGPIPE);
 	/* Blocked here so that every pool thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	inflight_max = (size_t)api->cfg.max_inflight;
 	d = start_daemon(api);
 	if (d == NULL) {
 		prs_log(PRS_LOG_FATAL, "cannot listen", "port=%ld errno=%s",

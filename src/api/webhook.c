@@ -88,6 +88,15 @@ reply_ignored(struct api_reply *reply, const struct delivery *d,
 }
 
 static void
+reply_duplicate(struct api_reply *reply, const struct delivery *d)
+{
+	prs_info("duplicate delivery", "delivery=%s event=%s", d->id,
+	    d->event);
+	api_reply_set(reply, 200, json_pack("{s:s,s:s}", "status",
+	    "duplicate", "delivery", d->id));
+}
+
+static void
 reply_redis_down(struct api_reply *reply, const struct delivery *d,
     const char *what)
 {
@@ -132,10 +141,7 @@ finish_ignored(struct api *api, struct api_reply *reply,
 		return;
 	}
 	if (rc == 0) {
-		prs_info("duplicate delivery", "delivery=%s event=%s", d->id,
-		    d->event);
-		api_reply_set(reply, 200, json_pack("{s:s,s:s}", "status",
-		    "duplicate", "delivery", d->id));
+		reply_duplicate(reply, d);
 		return;
 	}
 	reply_ignored(reply, d, why);
@@ -203,16 +209,13 @@ reply_ok(const redisReply *r)
 	return r != NULL && r->type != REDIS_REPLY_ERROR;
 }
 
-/* Queues the commands of one job between MULTI and EXEC. */
-static void
+/* Queues the commands of one job between MULTI and EXEC; their count. */
+static size_t
 append_job(redisContext *c, const struct api *api, const struct prs_job *job,
     const char *rec)
 {
 	size_t i;
 
-	redisAppendCommand(c, "MULTI");
-	redisAppendCommand(c, "SET delivery:%s %s EX %ld", job->delivery,
-	    job->id, API_DEDUP_TTL);
 	redisAppendCommand(c, "SET storage:%s %s EX %ld", job->id, rec,
 	    api->cfg.storage_ttl);
 	/* The latest head: workers drop scans of older ones. */
@@ -222,68 +225,123 @@ append_job(redisContext *c, const struct api *api, const struct prs_job *job,
 		redisAppendCommand(c, "XADD worker-%s MAXLEN ~ %ld * job_id %s "
 		    "job %s", api->cfg.scanners[i], api->cfg.stream_maxlen,
 		    job->id, rec);
-	redisAppendCommand(c, "EXEC");
+	return api->cfg.nscanners + 2;
+}
+
+/* Reads n replies; the last one stays in *last.  0 or -1. */
+static int
+read_replies(redisContext *c, size_t n, redisReply **last)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		freeReplyObject(*last);
+		*last = NULL;
+		if (redisGetReply(c, (void **)last) != REDIS_OK ||
+		    !reply_ok(*last))
+			return -1;
+	}
+	return 0;
 }
 
 /*
- * Writes the delivery mark, the job record and one entry per scanner in
- * one transaction, watching the delivery key so that two copies of one
- * delivery racing each other queue one job.  Returns 1 when queued, 0 for
- * a duplicate, -1 when Redis failed (nothing written).
+ * Runs one transaction for a delivery: the delivery mark (value mark)
+ * and the commands that append() queues, watching the delivery key so
+ * that two copies of one delivery racing each other write once.  Returns
+ * 1 when written, 0 for a duplicate, -1 when Redis failed (nothing
+ * written; the connection is then unusable and dropped by the caller).
  */
 static int
-enqueue(struct api *api, const struct prs_job *job)
+write_delivery(struct api *api, const char *delivery, const char *mark,
+    size_t (*append)(redisContext *, const struct api *, const void *,
+    const char *), const void *arg, const char *text)
 {
 	redisContext *c = api_redis(api);
 	redisReply *r = NULL;
-	char *rec = NULL;
-	json_t *j = NULL;
-	size_t i, n = api->cfg.nscanners + 5;
-	int rc = -1, exists;
+	size_t n;
+	int rc = -1;
 
 	if (c == NULL)
 		return -1;
-	r = redisCommand(c, "WATCH delivery:%s", job->delivery);
-	if (!reply_ok(r))
+	redisAppendCommand(c, "WATCH delivery:%s", delivery);
+	redisAppendCommand(c, "EXISTS delivery:%s", delivery);
+	if (read_replies(c, 2, &r) < 0)
 		goto out;
-	freeReplyObject(r);
-	r = redisCommand(c, "EXISTS delivery:%s", job->delivery);
-	if (!reply_ok(r))
-		goto out;
-	exists = r->integer != 0;
-	freeReplyObject(r);
-	r = NULL;
-	if (exists) {
+	if (r->integer != 0) {
+		freeReplyObject(r);
 		r = redisCommand(c, "UNWATCH");
 		rc = reply_ok(r) ? 0 : -1;
 		goto out;
 	}
-	j = prs_job_to_json(job);
-	rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	if (rec == NULL)
+	redisAppendCommand(c, "MULTI");
+	redisAppendCommand(c, "SET delivery:%s %s EX %ld", delivery, mark,
+	    API_DEDUP_TTL);
+	n = append(c, api, arg, text);
+	redisAppendCommand(c, "EXEC");
+	if (read_replies(c, n + 3, &r) < 0)
 		goto out;
-	append_job(c, api, job, rec);
-	for (i = 0; i < n; i++) {
-		freeReplyObject(r);
-		r = NULL;
-		if (redisGetReply(c, (void **)&r) != REDIS_OK || !reply_ok(r))
-			goto out;
-	}
 	/* A nil EXEC: the watched key changed, a copy got there first. */
 	if (r->type == REDIS_REPLY_NIL)
 		rc = 0;
-	else if (r->type == REDIS_REPLY_ARRAY && r->elements == n - 2)
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == n + 1)
 		rc = 1;
 out:
-	if (rc < 0 && c->err == 0)
-		prs_error_set("%s", r != NULL && r->type == REDIS_REPLY_ERROR ?
-		    r->str : "unexpected reply");
-	else if (rc < 0)
-		prs_error_set("%s", c->errstr);
+	if (rc < 0)
+		prs_error_set("%s", c->err != 0 ? c->errstr : r != NULL &&
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 	freeReplyObject(r);
+	return rc;
+}
+
+static size_t
+append_job_cb(redisContext *c, const struct api *api, const void *job,
+    const char *rec)
+{
+	return append_job(c, api, job, rec);
+}
+
+/*
+ * Writes the delivery mark, the job record, the pull request's latest
+ * head and one entry per scanner in one transaction.  Returns 1 when
+ * queued, 0 for a duplicate, -1 when Redis failed (nothing written).
+ */
+static int
+enqueue(struct api *api, const struct prs_job *job)
+{
+	json_t *j = prs_job_to_json(job);
+	char *rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc = -1;
+
+	if (rec == NULL)
+		prs_error_set("out of memory");
+	else
+		rc = write_delivery(api, job->delivery, job->id, append_job_cb,
+		    job, rec);
 	free(rec);
 	json_decref(j);
 	return rc;
+}
+
+static size_t
+append_closed(redisContext *c, const struct api *api, const void *key,
+    const char *unused)
+{
+	(void)unused;
+	redisAppendCommand(c, "SET %s closed EX %ld", (const char *)key,
+	    api->cfg.storage_ttl);
+	return 1;
+}
+
+/* Marks a pull request closed, once per delivery: as enqueue(). */
+static int
+mark_closed(struct api *api, const char *delivery, const char *owner,
+    const char *repo, long long pr)
+{
+	char key[200];
+
+	snprintf(key, sizeof(key), "prhead:%s/%s#%lld", owner, repo, pr);
+	return write_delivery(api, delivery, "closed", append_closed, key,
+	    NULL);
 }
 
 static void
@@ -307,10 +365,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
 	} else if (rc == 0) {
-		prs_info("duplicate delivery", "delivery=%s event=%s", d->id,
-		    d->event);
-		api_reply_set(reply, 200, json_pack("{s:s,s:s}", "status",
-		    "duplicate", "delivery", d->id));
+		reply_duplicate(reply, d);
 	} else {
 		prs_info("scan queued", "delivery=%s event=%s action=%s "
 		    "job=%s repo=%s/%s sha=%s pr=%ld", d->id, d->event,
@@ -338,9 +393,7 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 	const char *owner = jstr(root, "repository.owner.login");
 	const char *repo = jstr(root, "repository.name");
 	json_t *num = jpath(root, "pull_request.number");
-	redisContext *c;
-	redisReply *r;
-	int ok;
+	int rc;
 
 	if (owner == NULL || repo == NULL || !json_is_integer(num) ||
 	    !prs_name_valid_owner(owner) || !prs_name_valid_repo(repo)) {
@@ -349,17 +402,17 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 		    "pull_request.number");
 		return;
 	}
-	c = api_redis(api);
-	r = c != NULL ? redisCommand(c, "SET prhead:%s/%s#%lld closed EX %ld",
-	    owner, repo, (long long)json_integer_value(num),
-	    api->cfg.storage_ttl) : NULL;
-	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
-	freeReplyObject(r);
-	if (!ok) {
-		reply_redis_down(reply, d, "redis unavailable");
+	rc = mark_closed(api, d->id, owner, repo,
+	    (long long)json_integer_value(num));
+	if (rc < 0) {
+		reply_redis_down(reply, d, prs_error_last());
 		return;
 	}
-	finish_ignored(api, reply, d, "pull request closed: its scans are "
+	if (rc == 0) {
+		reply_duplicate(reply, d);
+		return;
+	}
+	reply_ignored(reply, d, "pull request closed: its scans are "
 	    "cancelled");
 }
 
@@ -418,10 +471,11 @@ api_webhook(struct api *api, const struct api_request *req,
 		api_header(req, "X-GitHub-Event"), NULL, "" };
 	json_error_t jerr;
 	json_t *root = NULL;
-	char why[128];
+	char why[128], quoted[80];
 
 	if (!signature_ok(api, req)) {
-		prs_warn("signature mismatch", "delivery=%.64s", d.id);
+		prs_warn("signature mismatch", "delivery=%s",
+		    prs_log_quote(d.id, quoted, sizeof(quoted)));
 		api_reply_error(reply, 401, "signature does not match");
 		return;
 	}

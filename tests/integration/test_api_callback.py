@@ -175,7 +175,9 @@ class Callback(harness.Case):
     def test_token_is_refused_for_a_repository_github_does_not_know(self):
         status, body = self.send("/token", {"job_id": self.job,
                                             "scanner": "kics"})
-        self.assertEqual(status, 502)
+        # A refusal is final (4xx), so the worker reports a failed scan
+        # instead of retrying.
+        self.assertEqual(status, 403)
         self.assertIn("not accessible", body["error"])
 
     def test_token_is_scoped_to_the_repository(self):

@@ -60,6 +60,8 @@ class Config(harness.Case):
                      "FAIL_ON")
         self.refused("prscan-api", self.api_env(SCANNERS="kics,Bad/One"),
                      "SCANNERS")
+        self.refused("prscan-api", self.api_env(SCANNERS="kics,kics"),
+                     "SCANNERS")
         line = self.refused("prscan-api", self.api_env(
             GITHUB_APP_PRIVATE_KEY_FILE=None,
             GITHUB_APP_PRIVATE_KEY="bm90IGEga2V5"), "GITHUB_APP_PRIVATE_KEY")
