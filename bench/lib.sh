@@ -1,0 +1,152 @@
+# Shared helpers of the bench/ scripts (sourced, not run).
+#
+# Every process a script starts is recorded with bench_track and stopped
+# by its pid when the script exits; the temporary directory goes with it
+# (BENCH_KEEP_TMP=1 keeps it).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
+PY=/usr/bin/python3
+BUILD_DIR=${PRSCAN_BUILD_DIR:-$REPO_ROOT/build-bench}
+BENCH_PIDS=()
+BENCH_TMP=
+
+bench_die() {
+	echo "$(basename "$0"): $*" >&2
+	exit 2
+}
+
+bench_log() {
+	echo "== $*" >&2
+}
+
+bench_cleanup() {
+	local pid i
+	for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${BENCH_PIDS[i]}
+		kill "$pid" 2>/dev/null || continue
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	if [ -n "$BENCH_TMP" ] && [ -d "$BENCH_TMP" ]; then
+		if [ -n "${BENCH_KEEP_TMP:-}" ]; then
+			echo "kept $BENCH_TMP" >&2
+		else
+			rm -rf "$BENCH_TMP"
+		fi
+	fi
+}
+
+# Makes BENCH_TMP and arranges for the cleanup.
+bench_init() {
+	BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/prscan-bench-XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+bench_track() {
+	BENCH_PIDS+=("$1")
+}
+
+# Stops one tracked process now (SIGTERM, then SIGKILL after 5 s).
+bench_stop() {
+	local pid=$1
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
+
+bench_need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null ||
+			bench_die "needs $t (bench/install-bench-deps.sh installs it)"
+	done
+}
+
+# A loopback TCP port that is free right now.
+bench_free_port() {
+	$PY -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until URL answers any HTTP status (or pid dies); 0 or 1.
+bench_wait_http() {
+	local url=$1 pid=$2 secs=${3:-30}
+	local deadline=$((SECONDS + secs))
+	while [ $SECONDS -lt $deadline ]; do
+		kill -0 "$pid" 2>/dev/null || return 1
+		curl -s -o /dev/null -m 1 "$url" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Peak resident set size of a live process in KiB (VmHWM).
+bench_peak_rss_kb() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# Builds prscan (Release) in BUILD_DIR; incremental, so cheap when current.
+# Release is built without -Werror: gcc -O3 raises -Wnull-dereference
+# warnings that the -O2 development builds do not.
+bench_build() {
+	bench_need cmake
+	if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+		bench_log "configuring $BUILD_DIR (Release)"
+		cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+			-DPRSCAN_TESTS=OFF >/dev/null || bench_die "cmake failed"
+	fi
+	bench_log "building $BUILD_DIR"
+	cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR/bench-build.log" 2>&1 ||
+		{ tail -20 "$BUILD_DIR/bench-build.log" >&2; bench_die "build failed"; }
+}
+
+# The reference peers' directory: $1, else PEERS_DIR, else
+# ../shared/bench beside the repository.  Fails clearly when absent.
+bench_peers_dir() {
+	local dir=${1:-${PEERS_DIR:-$REPO_ROOT/../shared/bench}}
+	local f
+	for f in poc_api.py probot_peer.mjs; do
+		[ -f "$dir/$f" ] || bench_die "no $f in $dir: give the reference" \
+			"peers' directory as the first argument or PEERS_DIR"
+	done
+	(cd "$dir" && pwd)
+}
+
+# One line naming the machine: cores, CPU model, memory, kernel, date.
+bench_machine() {
+	local cpu mem
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	echo "machine: $(nproc) cores, $cpu, $mem, Linux $(uname -r)," \
+		"$(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
+# Starts a private redis-server on 127.0.0.1 (no persistence, no
+# password); sets REDIS_PORT and REDIS_PID.
+bench_redis() {
+	bench_need redis-server redis-cli
+	REDIS_PORT=$(bench_free_port)
+	mkdir -p "$BENCH_TMP/redis"
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		--appendonly no --dir "$BENCH_TMP/redis" --daemonize no \
+		>"$BENCH_TMP/redis/redis.log" 2>&1 &
+	REDIS_PID=$!
+	bench_track "$REDIS_PID"
+	for _ in $(seq 100); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	bench_die "redis-server did not start: $(tail -5 "$BENCH_TMP/redis/redis.log")"
+}
+
+bench_rcli() {
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
