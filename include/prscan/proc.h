@@ -9,7 +9,26 @@ struct prs_proc_opts {
 	long timeout_s;			/* whole group killed after this */
 	const char *output_path;	/* stdout and stderr go here, or NULL */
 	const volatile int *cancel;	/* nonzero: kill the group now */
+	/*
+	 * Resource limits of the program (and what it starts), 0 meaning
+	 * the default.  max_memory is RLIMIT_DATA, the memory it may
+	 * allocate (not RLIMIT_AS: Go and Java reserve far more address
+	 * space than they use), default PRS_PROC_DEFAULT_MEMORY;
+	 * max_output is RLIMIT_FSIZE, the largest file it may write (its
+	 * output file included; a larger write kills it with SIGXFSZ),
+	 * default PRS_PROC_DEFAULT_OUTPUT; max_files is RLIMIT_NOFILE,
+	 * default PRS_PROC_DEFAULT_FILES.  Its CPU time (RLIMIT_CPU) is
+	 * capped at timeout_s times the number of CPUs, plus a grace.
+	 * A limit above the worker's own hard limit is lowered to it.
+	 */
+	long long max_memory;
+	long long max_output;
+	long max_files;
 };
+
+#define PRS_PROC_DEFAULT_MEMORY (8LL << 30)	/* 8 GiB */
+#define PRS_PROC_DEFAULT_OUTPUT (4LL << 30)	/* 4 GiB */
+#define PRS_PROC_DEFAULT_FILES 4096L
 
 /*
  * Runs argv in a new process group and waits.  *status is the exit code,

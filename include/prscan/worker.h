@@ -11,6 +11,10 @@ struct prs_scan_ctx {
 	const char *out_dir;		/* absolute, empty, outside the clone */
 	long timeout_s;			/* SCAN_TIMEOUT */
 	const volatile int *cancel;	/* pass to prs_proc_run */
+	/* Limits for prs_proc_opts, 0: prs_proc_run's defaults. */
+	long long max_memory;		/* SCANNER_MAX_MEMORY, bytes */
+	long long max_output;		/* SCANNER_MAX_OUTPUT, bytes */
+	long max_files;			/* SCANNER_MAX_FILES */
 };
 
 /* A scanner plugged into the engine. */

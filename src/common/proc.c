@@ -8,9 +8,14 @@
  * Empty PATH elements are skipped rather than meaning ".".  The child then
  * calls execve() on the resolved path, so nothing after fork() allocates.
  *
- * A failure in the child after fork (chdir, exec) is reported to the
- * parent through a close-on-exec pipe: the pipe reads empty when exec
+ * A failure in the child after fork (chdir, limits, exec) is reported to
+ * the parent through a close-on-exec pipe: the pipe reads empty when exec
  * succeeded, and holds {step, errno} otherwise.
+ *
+ * Resource limits are worked out in the parent (each clamped to the
+ * worker's own hard limit, so that the child only ever lowers them) and
+ * set in the child between fork and exec; what the scanner starts
+ * inherits them.
  */
 #define _GNU_SOURCE
 #include "prscan/proc.h"
@@ -39,8 +44,11 @@
 enum prs_proc_step {
 	PRS_PROC_STEP_CHDIR = 1,
 	PRS_PROC_STEP_EXEC,
-	PRS_PROC_STEP_SETUP
+	PRS_PROC_STEP_SETUP,
+	PRS_PROC_STEP_LIMITS
 };
+
+#define PRS_PROC_NLIMITS 5
 
 struct prs_proc_failure {
 	int step;
@@ -57,6 +65,8 @@ struct prs_proc_child {
 	int out_fd;			/* output file or /dev/null */
 	int report_fd;			/* failure pipe, write end */
 	int max_fd;
+	int limit_res[PRS_PROC_NLIMITS];	/* RLIMIT_* */
+	struct rlimit limits[PRS_PROC_NLIMITS];
 };
 
 static char *const prs_proc_empty_env[] = { NULL };
@@ -175,12 +185,60 @@ prs_proc_child_close_from(int from, int max_fd)
 		close(fd);
 }
 
+/* A limit of want (0: def), never above the worker's own hard limit. */
+static struct rlimit
+prs_proc_limit(int res, long long want, long long def, long long hard_extra)
+{
+	struct rlimit cur, lim;
+	rlim_t soft, hard;
+
+	if (want <= 0)
+		want = def;
+	soft = (rlim_t)want;
+	hard = (rlim_t)(want + hard_extra);
+	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+		if (hard > cur.rlim_max)
+			hard = cur.rlim_max;
+		if (soft > hard)
+			soft = hard;
+	}
+	lim.rlim_cur = soft;
+	lim.rlim_max = hard;
+	return lim;
+}
+
+static void
+prs_proc_limits(struct prs_proc_child *c, const struct prs_proc_opts *opts)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long long cpu;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	/* Scanners use every core: timeout_s of wall time on each. */
+	cpu = (opts->timeout_s > 0 ? opts->timeout_s : 1) * (long long)ncpu +
+	    PRS_PROC_GRACE_S;
+	c->limit_res[0] = RLIMIT_CORE;
+	c->limits[0] = (struct rlimit){ 0, 0 };
+	c->limit_res[1] = RLIMIT_CPU;
+	c->limits[1] = prs_proc_limit(RLIMIT_CPU, cpu, cpu, PRS_PROC_GRACE_S);
+	c->limit_res[2] = RLIMIT_DATA;
+	c->limits[2] = prs_proc_limit(RLIMIT_DATA, opts->max_memory,
+	    PRS_PROC_DEFAULT_MEMORY, 0);
+	c->limit_res[3] = RLIMIT_FSIZE;
+	c->limits[3] = prs_proc_limit(RLIMIT_FSIZE, opts->max_output,
+	    PRS_PROC_DEFAULT_OUTPUT, 0);
+	c->limit_res[4] = RLIMIT_NOFILE;
+	c->limits[4] = prs_proc_limit(RLIMIT_NOFILE, opts->max_files,
+	    PRS_PROC_DEFAULT_FILES, 0);
+}
+
 /* Runs in the child: async-signal-safe calls only, never returns. */
 static void
 prs_proc_child_run(const struct prs_proc_child *c)
 {
-	struct rlimit nocore = { 0, 0 };
 	int report = c->report_fd;
+	int i;
 
 	setpgid(0, 0);
 	prs_proc_child_signals();
@@ -199,7 +257,9 @@ prs_proc_child_run(const struct prs_proc_child *c)
 
 	if (c->cwd != NULL && chdir(c->cwd) < 0)
 		prs_proc_child_fail(report, PRS_PROC_STEP_CHDIR);
-	setrlimit(RLIMIT_CORE, &nocore);
+	for (i = 0; i < PRS_PROC_NLIMITS; i++)
+		if (setrlimit(c->limit_res[i], &c->limits[i]) < 0)
+			prs_proc_child_fail(report, PRS_PROC_STEP_LIMITS);
 
 	execve(c->path, c->argv, c->envp);
 	prs_proc_child_fail(report, PRS_PROC_STEP_EXEC);
@@ -247,6 +307,9 @@ prs_proc_read_report(int fd, const struct prs_proc_opts *opts)
 		    strerror(f.err));
 	case PRS_PROC_STEP_EXEC:
 		return prs_error_set("%s: %s", opts->argv[0], strerror(f.err));
+	case PRS_PROC_STEP_LIMITS:
+		return prs_error_set("%s: setting resource limits: %s",
+		    opts->argv[0], strerror(f.err));
 	default:
 		return prs_error_set("%s: setting up the child: %s",
 		    opts->argv[0], strerror(f.err));
@@ -304,6 +367,7 @@ prs_proc_start(const struct prs_proc_opts *opts, const char *path,
 	c.out_fd = out_fd;
 	c.report_fd = pipefd[1];
 	c.max_fd = maxfd > 0 && maxfd < INT_MAX ? (int)maxfd : 1024;
+	prs_proc_limits(&c, opts);
 
 	*pid = fork();
 	if (*pid < 0) {

@@ -126,7 +126,13 @@ prs_worker_config_numbers(struct prs_worker *w)
 	    prs_env_long("CALLBACK_RETRY_FOR", 0, 0,
 	    PRS_WORKER_MAX_SECONDS, &w->callback_retry_for) < 0 ||
 	    prs_env_long("MAX_REPO_BYTES", PRS_WORKER_DEFAULT_MAX_REPO_BYTES,
-	    1024, LONG_MAX, &w->max_repo_bytes) < 0)
+	    1024, LONG_MAX, &w->max_repo_bytes) < 0 ||
+	    prs_env_long("SCANNER_MAX_MEMORY", 0, 0, LONG_MAX,
+	    &w->scanner_max_memory) < 0 ||
+	    prs_env_long("SCANNER_MAX_OUTPUT", 0, 0, LONG_MAX,
+	    &w->scanner_max_output) < 0 ||
+	    prs_env_long("SCANNER_MAX_FILES", 0, 0, 1048576,
+	    &w->scanner_max_files) < 0)
 		return -1;
 	return 0;
 }

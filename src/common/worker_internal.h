@@ -65,6 +65,9 @@ struct prs_worker {
 	long clone_timeout;		/* CLONE_TIMEOUT, seconds */
 	long callback_retry_for;	/* CALLBACK_RETRY_FOR, s, 0: forever */
 	long max_repo_bytes;		/* MAX_REPO_BYTES */
+	long scanner_max_memory;	/* SCANNER_MAX_MEMORY, 0: default */
+	long scanner_max_output;	/* SCANNER_MAX_OUTPUT, 0: default */
+	long scanner_max_files;		/* SCANNER_MAX_FILES, 0: default */
 	long claim_min_idle_ms;		/* CLAIM_MIN_IDLE_MS */
 	long claim_interval;		/* CLAIM_INTERVAL, seconds */
 	long max_deliveries;		/* MAX_DELIVERIES */

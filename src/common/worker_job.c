@@ -368,7 +368,8 @@ prs_wjob_scan(struct prs_wjob *jb)
 	const struct prs_worker *w = jb->w;
 	struct prs_scan_ctx ctx = {
 		jb->job, jb->ws.src, jb->ws.out, w->scan_timeout,
-		&jb->s->cancel
+		&jb->s->cancel, w->scanner_max_memory, w->scanner_max_output,
+		w->scanner_max_files
 	};
 	long long t0 = prs_worker_now_ms();
 

@@ -75,7 +75,8 @@ run_sh(const char *script, const char *out, long timeout_s, int *status,
     int *timed_out)
 {
 	const char *argv[] = { "sh", "-c", script, NULL };
-	struct prs_proc_opts o = { argv, test_env, NULL, timeout_s, out, NULL };
+	struct prs_proc_opts o = { argv, test_env, NULL, timeout_s, out, NULL,
+	    0, 0, 0 };
 
 	return prs_proc_run(&o, status, timed_out);
 }
@@ -173,7 +174,8 @@ test_cancel(void **state)
 {
 	const char *argv[] = { "sleep", "100", NULL };
 	volatile int cancel = 1;
-	struct prs_proc_opts o = { argv, test_env, NULL, 100, NULL, &cancel };
+	struct prs_proc_opts o = { argv, test_env, NULL, 100, NULL, &cancel,
+	    0, 0, 0 };
 	time_t t0 = time(NULL);
 	int status, to;
 
@@ -189,7 +191,8 @@ test_missing_program(void **state)
 {
 	const char *argv[] = { "prscan-no-such-program", NULL };
 	const char *abs[] = { "/nonexistent/prog", NULL };
-	struct prs_proc_opts o = { argv, test_env, NULL, 10, NULL, NULL };
+	struct prs_proc_opts o = { argv, test_env, NULL, 10, NULL, NULL,
+	    0, 0, 0 };
 	int status, to;
 
 	(void)state;
@@ -209,7 +212,8 @@ test_path_from_child_env(void **state)
 {
 	const char *argv[] = { "sh", "-c", "exit 4", NULL };
 	const char *env[] = { "PATH=/nonexistent", NULL };
-	struct prs_proc_opts o = { argv, env, NULL, 10, NULL, NULL };
+	struct prs_proc_opts o = { argv, env, NULL, 10, NULL, NULL,
+	    0, 0, 0 };
 	int status, to;
 
 	(void)state;
@@ -253,7 +257,8 @@ test_env_exact(void **state)
 	const char *abs[] = { "/usr/bin/env", NULL };
 	const char *env[] = { "A=1", "PATH=/usr/bin:/bin", "B=two words",
 		NULL };
-	struct prs_proc_opts o = { argv, env, NULL, 10, d->out, NULL };
+	struct prs_proc_opts o = { argv, env, NULL, 10, d->out, NULL,
+	    0, 0, 0 };
 	int status, to;
 	char *s;
 
@@ -277,7 +282,8 @@ test_cwd(void **state)
 {
 	struct test_dir *d = *state;
 	const char *argv[] = { "pwd", NULL };
-	struct prs_proc_opts o = { argv, test_env, d->path, 10, d->out, NULL };
+	struct prs_proc_opts o = { argv, test_env, d->path, 10, d->out, NULL,
+	    0, 0, 0 };
 	char real[PATH_MAX], expect[PATH_MAX + 2];
 	int status, to;
 	char *s;
@@ -314,6 +320,120 @@ test_fds_closed_and_limits(void **state)
 	free(s);
 }
 
+static int
+run_limited(const char *script, const char *out, long long memory,
+    long long output, long files, int *status)
+{
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct prs_proc_opts o = { argv, test_env, NULL, 10, out, NULL,
+	    memory, output, files };
+	int to;
+
+	return prs_proc_run(&o, status, &to);
+}
+
+/* The limits asked for are the ones the program runs under. */
+static void
+test_limits_set(void **state)
+{
+	struct test_dir *d = *state;
+	char expect[128];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int status;
+	char *s;
+
+	/* ulimit -d counts KiB, -f 512-byte blocks, -t seconds. */
+	assert_int_equal(run_limited("ulimit -d; ulimit -f; ulimit -n; "
+	    "ulimit -t", d->out, 512LL << 20, 64LL << 20, 100, &status), 0);
+	assert_int_equal(status, 0);
+	snprintf(expect, sizeof(expect), "524288\n131072\n100\n%ld\n",
+	    10 * (ncpu > 0 ? ncpu : 1) + 5);
+	s = slurp(d->out);
+	assert_string_equal(s, expect);
+	free(s);
+
+	/* 0: the defaults. */
+	assert_int_equal(run_limited("ulimit -d; ulimit -f; ulimit -n",
+	    d->out, 0, 0, 0, &status), 0);
+	snprintf(expect, sizeof(expect), "%lld\n%lld\n%ld\n",
+	    PRS_PROC_DEFAULT_MEMORY / 1024, PRS_PROC_DEFAULT_OUTPUT / 512,
+	    PRS_PROC_DEFAULT_FILES);
+	s = slurp(d->out);
+	assert_string_equal(s, expect);
+	free(s);
+}
+
+/* A program writing past max_output is stopped by SIGXFSZ. */
+static void
+test_output_limit_kills(void **state)
+{
+	struct test_dir *d = *state;
+	char script[256], big[128];
+	struct stat st;
+	int status;
+
+	snprintf(big, sizeof(big), "%s/big", d->path);
+	snprintf(script, sizeof(script), "exec head -c 1000000 /dev/zero "
+	    "> '%s'", big);
+	assert_int_equal(run_limited(script, d->out, 0, 65536, 0, &status),
+	    0);
+	assert_int_equal(status, 128 + SIGXFSZ);
+	assert_int_equal(stat(big, &st), 0);
+	assert_true(st.st_size <= 65536);
+
+	/* Its own output file counts too. */
+	assert_int_equal(run_limited("exec head -c 1000000 /dev/zero",
+	    d->out, 0, 4096, 0, &status), 0);
+	assert_int_equal(status, 128 + SIGXFSZ);
+	assert_int_equal(stat(d->out, &st), 0);
+	assert_true(st.st_size <= 4096);
+}
+
+/* Opens N descriptors more, exits with the errno of a failure. */
+#define OPEN_N "exec python3 -c 'import os, sys\n" \
+	"try:\n" \
+	"    fds = [os.open(\"/dev/null\", 0) for _ in range(%d)]\n" \
+	"except OSError as e:\n" \
+	"    sys.exit(e.errno)'"
+
+/* With max_files 8, the ninth descriptor cannot be opened. */
+static void
+test_files_limit(void **state)
+{
+	struct test_dir *d = *state;
+	char script[512];
+	int status;
+
+	snprintf(script, sizeof(script), OPEN_N, 4);
+	assert_int_equal(run_limited(script, d->out, 0, 0, 8, &status), 0);
+	assert_int_equal(status, 0);
+	snprintf(script, sizeof(script), OPEN_N, 6);
+	assert_int_equal(run_limited(script, d->out, 0, 0, 8, &status), 0);
+	assert_int_equal(status, EMFILE);
+}
+
+/* A program allocating past max_memory gets no memory. */
+static void
+test_memory_limit(void **state)
+{
+	struct test_dir *d = *state;
+	int status;
+
+	const char *script = "x=$(head -c 67108864 /dev/zero | tr '\\0' a);"
+	    " echo ${#x}";
+	char *out;
+
+	/* 64 MiB in one shell variable: fine by default, not in 16 MiB. */
+	assert_int_equal(run_limited(script, d->out, 0, 0, 0, &status), 0);
+	assert_int_equal(status, 0);
+	out = slurp(d->out);
+	assert_string_equal(out, "67108864\n");
+	free(out);
+	assert_int_equal(run_limited(script, d->out, 16LL << 20, 0, 0,
+	    &status), 0);
+	assert_int_not_equal(status, 0);
+}
+
 int
 main(void)
 {
@@ -332,6 +452,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fds_closed_and_limits,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_set, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_output_limit_kills, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_files_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_memory_limit, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

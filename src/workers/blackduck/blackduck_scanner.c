@@ -577,7 +577,8 @@ bd_run(const struct bd_state *st, const struct prs_scan_ctx *ctx,
 		goto out;
 	memcpy(&argv, &args.v, sizeof(argv));
 	o = (struct prs_proc_opts){ argv, envp, ctx->clone_dir,
-	    ctx->timeout_s, log_path, ctx->cancel };
+	    ctx->timeout_s, log_path, ctx->cancel, ctx->max_memory,
+	    ctx->max_output, ctx->max_files };
 	if (prs_proc_run(&o, &status, &timed_out) < 0) {
 		snprintf(why, sizeof(why), "%s", prs_error_last());
 		prs_error_set("could not start Black Duck Detect: %s", why);

@@ -321,7 +321,7 @@ kics_run(const struct kics_state *st, const struct prs_scan_ctx *ctx,
 	};
 	struct prs_proc_opts o = {
 		argv, envp, ctx->clone_dir, ctx->timeout_s, log_path,
-		ctx->cancel
+		ctx->cancel, ctx->max_memory, ctx->max_output, ctx->max_files
 	};
 	char why[512];
 	int status, timed_out;
