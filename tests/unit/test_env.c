@@ -288,7 +288,8 @@ test_redis_config(void **state)
 static void
 test_redis_connect_refused(void **state)
 {
-	struct prs_redis_config cfg = { "127.0.0.1", 1, NULL, SECRET_VALUE };
+	struct prs_redis_config cfg = { "127.0.0.1", 1, NULL, SECRET_VALUE,
+	    0 };
 	redisContext *c = NULL;
 
 	(void)state;
