@@ -35,6 +35,7 @@ struct api_config {
 	long storage_ttl;
 	enum prs_severity fail_on;
 	int error_neutral;
+	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */
@@ -82,6 +83,16 @@ void api_redis_release(void);
 
 /* webhook.c */
 void api_webhook(struct api *api, const struct api_request *req,
+    struct api_reply *reply);
+/*
+ * Writes job (its delivery mark, record, the pull request's latest head
+ * and one entry per scanner) in one transaction.  Returns 1 when queued,
+ * 0 when the delivery was seen before, -1 when Redis failed.
+ */
+int api_enqueue(struct api *api, const struct prs_job *job);
+
+/* fanout.c: POST /fanout, only when ADMIN_TOKEN is set. */
+void api_fanout(struct api *api, const struct api_request *req,
     struct api_reply *reply);
 
 /* callback.c */

@@ -242,6 +242,8 @@ api_config_load(struct api_config *cfg)
 		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
 	if (load_scanners(cfg) < 0 || load_policy(cfg) < 0)
 		return -1;
+	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
+		return -1;
 	return 0;
 }
 
@@ -261,5 +263,6 @@ api_config_dispose(struct api_config *cfg)
 	free(cfg->private_key);
 	free(cfg->api_url);
 	prs_secret_free(cfg->callback_secret);
+	prs_secret_free(cfg->admin_token);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -19,8 +19,12 @@ enum route {
 	ROUTE_WEBHOOK,
 	ROUTE_CALLBACK,
 	ROUTE_TOKEN,
-	ROUTE_STATUS
+	ROUTE_STATUS,
+	ROUTE_FANOUT
 };
+
+/* Set at start when ADMIN_TOKEN is: /fanout exists only then. */
+static int fanout_enabled;
 
 /* One request's state across libmicrohttpd's calls. */
 struct conn_state {
@@ -122,6 +126,8 @@ route_of(const char *url)
 		return ROUTE_TOKEN;
 	if (strcmp(url, "/status") == 0)
 		return ROUTE_STATUS;
+	if (strcmp(url, "/fanout") == 0 && fanout_enabled)
+		return ROUTE_FANOUT;
 	return ROUTE_NONE;
 }
 
@@ -236,6 +242,9 @@ dispatch(struct api *api, struct MHD_Connection *conn, const char *method,
 		break;
 	case ROUTE_STATUS:
 		api_status(api, &reply);
+		break;
+	case ROUTE_FANOUT:
+		api_fanout(api, &req, &reply);
 		break;
 	case ROUTE_NONE:
 		api_reply_error(&reply, 404, "no such route");
@@ -356,6 +365,7 @@ api_server_run(struct api *api)
 	/* Blocked here so that every pool thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	inflight_max = (size_t)api->cfg.max_inflight;
+	fanout_enabled = api->cfg.admin_token != NULL;
 	d = start_daemon(api);
 	if (d == NULL) {
 		prs_log(PRS_LOG_FATAL, "cannot listen", "port=%ld errno=%s",

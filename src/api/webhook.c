@@ -305,8 +305,8 @@ append_job_cb(redisContext *c, const struct api *api, const void *job,
  * head and one entry per scanner in one transaction.  Returns 1 when
  * queued, 0 for a duplicate, -1 when Redis failed (nothing written).
  */
-static int
-enqueue(struct api *api, const struct prs_job *job)
+int
+api_enqueue(struct api *api, const struct prs_job *job)
 {
 	json_t *j = prs_job_to_json(job);
 	char *rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -332,7 +332,7 @@ append_closed(redisContext *c, const struct api *api, const void *key,
 	return 1;
 }
 
-/* Marks a pull request closed, once per delivery: as enqueue(). */
+/* Marks a pull request closed, once per delivery: as api_enqueue(). */
 static int
 mark_closed(struct api *api, const char *delivery, const char *owner,
     const char *repo, long long pr)
@@ -361,7 +361,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
-	rc = enqueue(api, job);
+	rc = api_enqueue(api, job);
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
 	} else if (rc == 0) {
