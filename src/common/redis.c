@@ -59,8 +59,8 @@ prs_redis_url_decode(const char *s, size_t n, const char *what, char **out)
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			prs_secret_wipe(d, n + 1);
 			free(d);
-			prs_error_set("REDIS_URL: bad percent-encoding in the %s",
-			    what);
+			prs_error_set("REDIS_URL: bad percent-encoding in "
+			    "the %s", what);
 			return PRS_EINPUT;
 		}
 		d[j++] = (char)(hi * 16 + lo);
