@@ -16,7 +16,8 @@
 # WRK_WARMUP (2s), SERVERS (prscan,fastapi,probot), API_THREADS (prscan's,
 # 4), CEILING_N (100000 XADDs for redis-benchmark), PROBOT_DIR (a directory
 # where `npm install probot@14 ioredis@5` was already done; default: a new
-# temporary one), PRSCAN_BUILD_DIR (build-bench), BENCH_KEEP_TMP=1.
+# temporary one), PRSCAN_BUILD_DIR (build-bench), BENCH_REV (build that
+# commit instead of the working tree, see lib.sh), BENCH_KEEP_TMP=1.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,7 @@ CEILING_N=${CEILING_N:-100000}
 BODY=$REPO_ROOT/scripts/fixtures/pr-opened.json
 LUA=$BENCH_DIR/wrk-webhook.lua
 STREAMS=(worker-kics worker-blackduck)
+HZ=$(getconf CLK_TCK)
 
 peers=$(bench_peers_dir "${1:-}")
 bench_need wrk redis-benchmark curl openssl
@@ -44,32 +46,16 @@ bench_redis
 
 # Throwaway secrets and App key, handed over in environments only.
 secret=$(openssl rand -hex 32)
-callback_secret=$(openssl rand -hex 32)
-key=$BENCH_TMP/app-key.pem
-openssl genrsa -out "$key" 2048 2>/dev/null
-sig=$(BENCH_SECRET=$secret $PY -c '
-import hashlib, hmac, os, sys
-key = os.environ["BENCH_SECRET"].encode()
-print("sha256=" + hmac.new(key, open(sys.argv[1], "rb").read(),
-                           hashlib.sha256).hexdigest())' "$BODY")
+key=$(bench_app_key)
+sig=$(bench_sign "$secret" "$BODY")
 
 declare -A PID URL NOTE
 
 start_prscan() {
-	local port unused
-	port=$(bench_free_port)
-	unused=$(bench_free_port)
-	env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
-		PORT="$port" REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
-		GITHUB_WEBHOOK_SECRET="$secret" GITHUB_APP_ID=1 \
-		GITHUB_APP_PRIVATE_KEY_FILE="$key" \
-		GITHUB_API_URL="http://127.0.0.1:$unused" \
-		CALLBACK_SECRET="$callback_secret" SCANNERS=kics,blackduck \
-		API_THREADS="${API_THREADS:-4}" LOG_LEVEL=warn \
-		"$BUILD_DIR/bin/prscan-api" >"$BENCH_TMP/prscan-api.log" 2>&1 &
-	PID[prscan]=$!
-	URL[prscan]=http://127.0.0.1:$port
-	NOTE[prscan]="prscan-api (Release), API_THREADS=${API_THREADS:-4}"
+	bench_start_prscan "$secret" "$key"
+	PID[prscan]=$PRSCAN_PID
+	URL[prscan]=$PRSCAN_URL
+	NOTE[prscan]="prscan-api (Release, $PRSCAN_REV), API_THREADS=${API_THREADS:-4}"
 }
 
 start_fastapi() {
@@ -106,8 +92,11 @@ start_probot() {
 		>"$BENCH_TMP/probot.log" 2>&1 &
 	PID[probot]=$!
 	URL[probot]=http://127.0.0.1:$port
-	NOTE[probot]="probot_peer.mjs on Node $(node --version)," \
-		"probot $(cd "$dir" && node -p 'require("probot/package.json").version')"
+	NOTE[probot]="probot_peer.mjs on Node $(node --version), probot $(
+		sed -n 's/^  "version": "\(.*\)",$/\1/p' \
+			"$dir/node_modules/probot/package.json"), ioredis $(
+		sed -n 's/^  "version": "\(.*\)",$/\1/p' \
+			"$dir/node_modules/ioredis/package.json")"
 }
 
 # entries-added of a stream (every XADD ever, trimming aside); 0 if none.
@@ -117,7 +106,12 @@ entries_added() {
 		     { prev = $0 } END { if (!found) print 0 }'
 }
 
-declare -A RPS P50 P99 RSS OK WHY
+# CPU ticks (user + system, all threads) a process has used so far.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+declare -A RPS P50 P99 RSS OK WHY CPU RCPU
 run_one() {
 	local name=$1 out=$BENCH_TMP/wrk-$name.txt s n
 	local rps p50_ms p99_ms requests non2xx sockerr
@@ -126,13 +120,19 @@ run_one() {
 		-c"$CONNS" -d"$WARMUP" -s "$LUA" "${URL[$name]}" >/dev/null
 	sleep 1
 	bench_rcli flushall >/dev/null
+	t0=$(cpu_ticks "${PID[$name]}") r0=$(cpu_ticks "$REDIS_PID")
 	BODY=$BODY SIG=$sig RUN_ID=$(openssl rand -hex 4) wrk -t"$THREADS" \
 		-c"$CONNS" -d"$DURATION" --latency -s "$LUA" \
 		"${URL[$name]}" >"$out"
+	t1=$(cpu_ticks "${PID[$name]}") r1=$(cpu_ticks "$REDIS_PID")
 	sleep 1
 	eval "$($PY "$BENCH_DIR/wrk_parse.py" <"$out")"
 	RPS[$name]=$rps P50[$name]=$p50_ms P99[$name]=$p99_ms
 	RSS[$name]=$(bench_peak_rss_kb "${PID[$name]}")
+	CPU[$name]=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$requests" \
+		'BEGIN { printf "%.0f", n ? 1e6 * t / hz / n : 0 }')
+	RCPU[$name]=$(awk -v t=$((r1 - r0)) -v hz="$HZ" -v n="$requests" \
+		'BEGIN { printf "%.0f", n ? 1e6 * t / hz / n : 0 }')
 	OK[$name]=yes
 	WHY[$name]="answers=$requests non-2xx=$non2xx socket-errors=$sockerr"
 	if [ "$requests" -eq 0 ] || [ "$non2xx" -ne 0 ] || [ "$sockerr" -ne 0 ]; then
@@ -175,14 +175,18 @@ echo "load: wrk -t$THREADS -c$CONNS -d$DURATION --latency, body" \
 	"X-GitHub-Delivery per request; Redis $(redis-server --version |
 		awk '{ print $3 }' | cut -d= -f2) on loopback, no persistence"
 echo
-printf '| %-8s | %10s | %9s | %9s | %10s | %-5s | %s\n' server 'req/s' \
-	'p50 ms' 'p99 ms' 'peak RSS' valid 'checks'
-printf '|%s|\n' "----------|------------|-----------|-----------|------------|-------|-------"
+printf '| %-8s | %8s | %7s | %7s | %10s | %9s | %9s | %-5s |\n' server \
+	'req/s' 'p50 ms' 'p99 ms' 'peak RSS' 'CPU/req' 'Redis/req' valid
+printf '|%s|\n' "----------|----------|---------|---------|------------|-----------|-----------|-------"
 for name in "${order[@]}"; do
-	printf '| %-8s | %10.0f | %9.2f | %9.2f | %7.1f MiB | %-5s | %s\n' \
+	printf '| %-8s | %8.0f | %7.2f | %7.2f | %6.1f MiB | %6s us | %6s us | %-5s |\n' \
 		"$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" \
 		"$(echo "${RSS[$name]}" | awk '{ print $1 / 1024 }')" \
-		"${OK[$name]}" "${WHY[$name]}"
+		"${CPU[$name]}" "${RCPU[$name]}" "${OK[$name]}"
+done
+echo
+for name in "${order[@]}"; do
+	echo "checks $name: ${WHY[$name]}"
 done
 echo
 for name in "${order[@]}"; do

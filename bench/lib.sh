@@ -93,17 +93,40 @@ bench_peak_rss_kb() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
-# Builds prscan (Release) in BUILD_DIR; incremental, so cheap when current.
-# Release is built without -Werror: gcc -O3 raises -Wnull-dereference
-# warnings that the -O2 development builds do not.
+# Builds prscan (Release); incremental, so cheap when current.  Sources:
+# the working tree, or with BENCH_REV=<rev> (e.g. HEAD) that commit alone,
+# exported with `git archive` into BUILD_DIR-src-<sha> and built in
+# BUILD_DIR-<sha>, so that edits in progress are not measured.  Sets
+# BUILD_DIR and PRSCAN_REV (what was built, for the report).  Release is
+# built without -Werror: gcc -O3 raises -Wnull-dereference warnings that
+# the -O2 development builds do not.
 bench_build() {
-	bench_need cmake
+	local src=$REPO_ROOT sha
+	bench_need cmake git
+	if [ -n "${BENCH_REV:-}" ]; then
+		sha=$(git -C "$REPO_ROOT" rev-parse --verify "$BENCH_REV^{commit}") ||
+			bench_die "no commit $BENCH_REV"
+		src=$BUILD_DIR-src-${sha:0:12}
+		BUILD_DIR=$BUILD_DIR-${sha:0:12}
+		if [ ! -f "$src/CMakeLists.txt" ]; then
+			mkdir -p "$src"
+			git -C "$REPO_ROOT" archive "$sha" | tar -x -C "$src"
+		fi
+		PRSCAN_REV="commit ${sha:0:12}"
+	else
+		sha=$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+		PRSCAN_REV="working tree at ${sha:0:12}"
+		if [ -n "$(git -C "$REPO_ROOT" status --porcelain -- src include \
+			CMakeLists.txt 2>/dev/null)" ]; then
+			PRSCAN_REV+=" with uncommitted changes"
+		fi
+	fi
 	if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
 		bench_log "configuring $BUILD_DIR (Release)"
-		cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
+		cmake -S "$src" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
 			-DPRSCAN_TESTS=OFF >/dev/null || bench_die "cmake failed"
 	fi
-	bench_log "building $BUILD_DIR"
+	bench_log "building $BUILD_DIR ($PRSCAN_REV)"
 	cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR/bench-build.log" 2>&1 ||
 		{ tail -20 "$BUILD_DIR/bench-build.log" >&2; bench_die "build failed"; }
 }
@@ -149,4 +172,43 @@ bench_redis() {
 
 bench_rcli() {
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+# A throwaway RSA key for GITHUB_APP_PRIVATE_KEY_FILE; prints its path.
+bench_app_key() {
+	openssl genrsa -out "$BENCH_TMP/app-key.pem" 2048 2>/dev/null
+	echo "$BENCH_TMP/app-key.pem"
+}
+
+# X-Hub-Signature-256 of file $2 under secret $1 (kept out of argv).
+bench_sign() {
+	BENCH_SECRET=$1 $PY -c '
+import hashlib, hmac, os, sys
+key = os.environ["BENCH_SECRET"].encode()
+print("sha256=" + hmac.new(key, open(sys.argv[1], "rb").read(),
+                           hashlib.sha256).hexdigest())' "$2"
+}
+
+# Starts prscan-api for intake only: webhook secret $1, App key $2,
+# SCANNERS=kics,blackduck (the peers' fan-out), GitHub at an unused
+# loopback port (intake makes no GitHub call), LOG_LEVEL=warn (the peers
+# log warnings only).  Sets PRSCAN_PID, PRSCAN_URL.  Extra environment:
+# API_THREADS, STREAM_MAXLEN; $3 may name a wrapper (e.g. valgrind).
+bench_start_prscan() {
+	local port unused
+	port=$(bench_free_port)
+	unused=$(bench_free_port)
+	env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
+		PORT="$port" REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
+		GITHUB_WEBHOOK_SECRET="$1" GITHUB_APP_ID=1 \
+		GITHUB_APP_PRIVATE_KEY_FILE="$2" \
+		GITHUB_API_URL="http://127.0.0.1:$unused" \
+		CALLBACK_SECRET="$(openssl rand -hex 32)" \
+		SCANNERS=kics,blackduck API_THREADS="${API_THREADS:-4}" \
+		STREAM_MAXLEN="${STREAM_MAXLEN:-10000}" LOG_LEVEL=warn \
+		${3:-} "$BUILD_DIR/bin/prscan-api" \
+		>"$BENCH_TMP/prscan-api.log" 2>&1 &
+	PRSCAN_PID=$!
+	PRSCAN_URL=http://127.0.0.1:$port
+	bench_track "$PRSCAN_PID"
 }
