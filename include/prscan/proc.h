@@ -40,4 +40,12 @@ struct prs_proc_opts {
 int prs_proc_run(const struct prs_proc_opts *opts, int *status,
     int *timed_out);
 
+/*
+ * As prs_proc_run(), but the program's stdout alone goes to stdout_path
+ * (created or truncated, mode 0600) and its stderr to opts->output_path:
+ * for scanners that print their report.
+ */
+int prs_proc_run_split(const struct prs_proc_opts *opts,
+    const char *stdout_path, int *status, int *timed_out);
+
 #endif

@@ -63,6 +63,7 @@ struct prs_proc_child {
 	const char *cwd;
 	int in_fd;			/* /dev/null */
 	int out_fd;			/* output file or /dev/null */
+	int err_fd;			/* out_fd, or output_path's file */
 	int report_fd;			/* failure pipe, write end */
 	int max_fd;
 	int limit_res[PRS_PROC_NLIMITS];	/* RLIMIT_* */
@@ -244,7 +245,7 @@ prs_proc_child_run(const struct prs_proc_child *c)
 	prs_proc_child_signals();
 
 	if (dup2(c->in_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 ||
-	    dup2(c->out_fd, 2) < 0)
+	    dup2(c->err_fd, 2) < 0)
 		prs_proc_child_fail(report, PRS_PROC_STEP_SETUP);
 
 	/* The report pipe moves to fd 3, still close-on-exec. */
@@ -335,14 +336,17 @@ prs_proc_reap(pid_t pid)
 		;
 }
 
-/* Forks the child; *pid on success.  Returns 0 or -1 with the error set. */
+/*
+ * Forks the child, its stdout to stdout_path when not NULL; *pid on
+ * success.  Returns 0 or -1 with the error set.
+ */
 static int
 prs_proc_start(const struct prs_proc_opts *opts, const char *path,
-    pid_t *pid)
+    const char *stdout_path, pid_t *pid)
 {
 	struct prs_proc_child c;
 	int pipefd[2] = { -1, -1 };
-	int in_fd = -1, out_fd = -1;
+	int in_fd = -1, out_fd = -1, err_fd = -1;
 	long maxfd = sysconf(_SC_OPEN_MAX);
 	int rc = -1;
 
@@ -352,6 +356,10 @@ prs_proc_start(const struct prs_proc_opts *opts, const char *path,
 		goto out;
 	}
 	out_fd = prs_proc_open_output(opts->output_path);
+	if (out_fd >= 0 && stdout_path != NULL) {
+		err_fd = out_fd;
+		out_fd = prs_proc_open_output(stdout_path);
+	}
 	if (out_fd < 0)
 		goto out;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -365,6 +373,7 @@ prs_proc_start(const struct prs_proc_opts *opts, const char *path,
 	c.cwd = opts->cwd;
 	c.in_fd = in_fd;
 	c.out_fd = out_fd;
+	c.err_fd = err_fd >= 0 ? err_fd : out_fd;
 	c.report_fd = pipefd[1];
 	c.max_fd = maxfd > 0 && maxfd < INT_MAX ? (int)maxfd : 1024;
 	prs_proc_limits(&c, opts);
@@ -395,6 +404,8 @@ out:
 		close(in_fd);
 	if (out_fd >= 0)
 		close(out_fd);
+	if (err_fd >= 0)
+		close(err_fd);
 	return rc;
 }
 
@@ -436,8 +447,9 @@ prs_proc_wait(pid_t pid, const struct prs_proc_opts *opts, int *killed)
 	return st;
 }
 
-int
-prs_proc_run(const struct prs_proc_opts *opts, int *status, int *timed_out)
+static int
+prs_proc_run_to(const struct prs_proc_opts *opts, const char *stdout_path,
+    int *status, int *timed_out)
 {
 	char path[PATH_MAX];
 	pid_t pid = -1;
@@ -450,7 +462,7 @@ prs_proc_run(const struct prs_proc_opts *opts, int *status, int *timed_out)
 	if (prs_proc_resolve(opts->argv[0], opts->envp, path,
 	    sizeof(path)) < 0)
 		return -1;
-	if (prs_proc_start(opts, path, &pid) < 0)
+	if (prs_proc_start(opts, path, stdout_path, &pid) < 0)
 		return -1;
 
 	st = prs_proc_wait(pid, opts, &killed);
@@ -460,4 +472,17 @@ prs_proc_run(const struct prs_proc_opts *opts, int *status, int *timed_out)
 		*status = 128 + WTERMSIG(st);
 	*timed_out = killed;
 	return 0;
+}
+
+int
+prs_proc_run(const struct prs_proc_opts *opts, int *status, int *timed_out)
+{
+	return prs_proc_run_to(opts, NULL, status, timed_out);
+}
+
+int
+prs_proc_run_split(const struct prs_proc_opts *opts,
+    const char *stdout_path, int *status, int *timed_out)
+{
+	return prs_proc_run_to(opts, stdout_path, status, timed_out);
 }
