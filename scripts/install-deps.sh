@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config git ca-certificates curl jq openssl
 	libmicrohttpd-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
 	libssl-dev libgit2-dev libcmocka-dev
-	redis-server
+	redis-server valgrind clang libclang-rt-14-dev
 	python3 python3-redis python3-jwt python3-cryptography
 	docker-compose
 )
