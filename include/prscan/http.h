@@ -11,6 +11,7 @@ struct prs_http_response {
 	char *retry_after;	/* header value or NULL */
 	char *ratelimit_remaining;
 	char *ratelimit_reset;
+	char *link;		/* Link header (pagination) or NULL */
 };
 
 /*

@@ -108,9 +108,11 @@ static void http_forget_headers(struct prs_http_response *r)
 	free(r->retry_after);
 	free(r->ratelimit_remaining);
 	free(r->ratelimit_reset);
+	free(r->link);
 	r->retry_after = NULL;
 	r->ratelimit_remaining = NULL;
 	r->ratelimit_reset = NULL;
+	r->link = NULL;
 }
 
 static size_t http_on_header(char *line, size_t size, size_t n, void *arg)
@@ -131,6 +133,7 @@ static size_t http_on_header(char *line, size_t size, size_t n, void *arg)
 	    http_header_value(line, len, "X-RateLimit-Remaining"));
 	http_set_header(&r->ratelimit_reset,
 	    http_header_value(line, len, "X-RateLimit-Reset"));
+	http_set_header(&r->link, http_header_value(line, len, "Link"));
 	return len;
 }
 

@@ -1,0 +1,68 @@
+/*
+ * Asking GitHub to redeliver the App's webhook deliveries that failed and
+ * that prscan never recorded: the operator's `prscanctl redeliver` and,
+ * later, a periodic sweep in the API.
+ */
+#ifndef PRSCAN_REDELIVER_H
+#define PRSCAN_REDELIVER_H
+
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "prscan/github_read.h"
+
+/* What the sweep did with one delivery (one GUID, all its attempts). */
+enum prs_redeliver_action {
+	PRS_REDELIVER_DELIVERED,	/* an attempt succeeded */
+	PRS_REDELIVER_RECORDED,		/* failed, but delivery:{guid} exists */
+	PRS_REDELIVER_REQUESTED,	/* GitHub accepted a new attempt */
+	PRS_REDELIVER_WOULD,		/* dry run: would be requested */
+	PRS_REDELIVER_REFUSED		/* GitHub refused the new attempt */
+};
+
+struct prs_redeliver_item {
+	const char *guid;		/* X-GitHub-Delivery */
+	const char *event;
+	const char *action;		/* the payload's action, may be "" */
+	long long id;			/* the newest attempt's id */
+	time_t delivered_at;		/* the newest attempt's time */
+	long status_code;		/* the newest attempt's HTTP status */
+	long attempts;			/* attempts within the window */
+	enum prs_redeliver_action what;
+};
+
+struct prs_redeliver_report {
+	long attempts;		/* deliveries listed within the window */
+	long delivered;
+	long recorded;
+	long requested;		/* or would be, on a dry run */
+	long refused;
+};
+
+/* Called once per GUID, newest first; item and its strings borrowed. */
+typedef void (*prs_redeliver_fn)(const struct prs_redeliver_item *item,
+    void *arg);
+
+/*
+ * Lists the App's deliveries (GET /app/hook/deliveries, 100 a page,
+ * following the Link header's cursor) back to since, groups them by GUID,
+ * and for every GUID none of whose attempts succeeded (status "OK" or a
+ * 2xx status_code) and whose delivery:{guid} key is absent from redis,
+ * asks for a new attempt of the newest one (POST
+ * /app/hook/deliveries/{id}/attempts), unless dry_run.  fn (may be NULL)
+ * hears about every GUID.  rep (may be NULL) gets the counts.  Returns 0,
+ * or -1 / PRS_ERETRY when listing or Redis failed (prs_error_last()); a
+ * refused attempt is counted, not an error.
+ */
+int prs_redeliver_sweep(struct prs_github_app *app, redisContext *redis,
+    time_t since, int dry_run, prs_redeliver_fn fn, void *arg,
+    struct prs_redeliver_report *rep);
+
+/*
+ * Parses GitHub's "2021-06-15T19:00:00Z" into *out.  Returns 0 or
+ * PRS_EINPUT.
+ */
+int prs_redeliver_parse_time(const char *s, time_t *out);
+
+#endif
