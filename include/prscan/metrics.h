@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* The Content-Type of what prs_metrics_render() writes. */
+#define PRS_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 /*
  * Label sets are NULL-terminated lists of name, value pairs, e.g.
  *   (const char *[]){ "event", ev, "action", act, NULL }

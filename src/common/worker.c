@@ -152,7 +152,8 @@ prs_worker_config_recovery(struct prs_worker *w)
 	    PRS_WORKER_MAX_SECONDS * 1000 * 365,
 	    &w->consumer_idle_max_ms) < 0 ||
 	    prs_env_long("SUPERSEDE_CHECK_MS", 5000, 100,
-	    PRS_WORKER_MAX_SECONDS * 1000, &w->supersede_check_ms) < 0)
+	    PRS_WORKER_MAX_SECONDS * 1000, &w->supersede_check_ms) < 0 ||
+	    prs_env_long("STATUS_PORT", 8081, 0, 65535, &w->status_port) < 0)
 		return -1;
 	return 0;
 }
@@ -182,6 +183,7 @@ prs_worker_config(struct prs_worker *w)
 static void
 prs_worker_dispose(struct prs_worker *w)
 {
+	prs_worker_status_stop(w);
 	prs_worker_sig_nslots = 0;
 	prs_worker_sig_slots = NULL;
 	free(w->slots);
@@ -240,6 +242,8 @@ prs_worker_start(struct prs_worker *w)
 		return prs_worker_fatal("scanner configuration error");
 	if (prs_worker_slots_make(w) < 0)
 		return prs_worker_fatal("out of memory");
+	if (prs_worker_status_start(w) < 0)
+		return prs_worker_fatal("status server failed");
 	if (prs_worker_signals() < 0)
 		return prs_worker_fatal("signal setup failed");
 	return 0;

@@ -9,6 +9,7 @@
 #include <hiredis/hiredis.h>
 
 #include "prscan/redis.h"
+#include "prscan/statusd.h"
 #include "prscan/worker.h"
 
 #define PRS_WORKER_ID_SIZE 64
@@ -74,6 +75,8 @@ struct prs_worker {
 	long concurrency;		/* WORKER_CONCURRENCY */
 	long consumer_idle_max_ms;	/* CONSUMER_IDLE_MAX_MS */
 	long supersede_check_ms;	/* SUPERSEDE_CHECK_MS */
+	long status_port;		/* STATUS_PORT, 0: no server */
+	struct prs_statusd *statusd;	/* NULL when not serving */
 	struct prs_redis_config redis_cfg;
 
 	pthread_mutex_t lock;		/* guards what follows and slots */
@@ -215,6 +218,27 @@ int prs_worker_slot_cancel(struct prs_wslot *s, const char *id,
  */
 int prs_worker_head_moved(struct prs_wconn *c, const char *key,
     const char *sha, char *why, size_t n);
+
+/*
+ * Declares the worker's metrics and starts the status server on
+ * STATUS_PORT (not when 0).  Returns 0, or -1 when it cannot listen.
+ */
+int prs_worker_status_start(struct prs_worker *w);
+
+/* Stops the status server; accepts a worker that has none. */
+void prs_worker_status_stop(struct prs_worker *w);
+
+/*
+ * Counts one handled entry in messages_processed_total with its outcome:
+ * success, scan_error, cancelled, dead_letter, rejected or abandoned.
+ */
+void prs_worker_count(const struct prs_worker *w, const char *outcome);
+
+/* Counts one POST /callback attempt, accepted (ok) or not. */
+void prs_worker_count_callback(int ok);
+
+/* Records how long the scanner ran, in processing_duration_seconds. */
+void prs_worker_observe_scan(const struct prs_worker *w, double seconds);
 
 /* The consumer loop of one slot: the thread's start routine. */
 void *prs_worker_slot_main(void *arg);

@@ -40,6 +40,7 @@ struct prs_wjob {
 	struct prs_workspace ws;
 	struct prs_scan_result *result;
 	char reason[PRS_WJOB_REASON_SIZE];	/* scan error, or empty */
+	const char *outcome;		/* for the metrics; NULL: by result */
 };
 
 /* The value of a field of the entry, or NULL. */
@@ -169,6 +170,8 @@ prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
 		}
 		rc = prs_api_post(w->api_url, path, w->secret, body, status,
 		    resp);
+		if (strcmp(path, "/callback") == 0)
+			prs_worker_count_callback(rc == 0);
 		if (rc != PRS_ERETRY)
 			return rc;
 		if (!prs_wjob_retry(jb, deadline, delay, path))
@@ -188,6 +191,7 @@ prs_wjob_reject(struct prs_wjob *jb, const char *what, long status)
 
 	snprintf(reason, sizeof(reason), "API rejected the %s callback: "
 	    "HTTP %ld", what, status);
+	jb->outcome = "rejected";
 	prs_err("job rejected by the API", "%s entry=%s status=%ld", jb->logf,
 	    jb->entry, status);
 	prs_worker_redis_dead_letter(&jb->s->conn, jb->entry, reason, NULL, 0,
@@ -235,6 +239,7 @@ prs_wjob_cancelled(struct prs_wjob *jb)
 	pthread_mutex_unlock(&jb->w->lock);
 	prs_info("job cancelled", "%s entry=%s reason=%s", jb->logf,
 	    jb->entry, prs_log_quote(why, q, sizeof(q)));
+	jb->outcome = "cancelled";
 	return prs_wjob_finish(jb, prs_wjob_body_with(jb, "cancelled", why));
 }
 
@@ -350,8 +355,11 @@ prs_wjob_fetch(struct prs_wjob *jb)
 		return PRS_ERETRY;
 	}
 	if (rc == 0) {
+		prs_info("token received", "%s", jb->logf);
 		rc = prs_wjob_clone(jb, token);
 		prs_secret_free(token);
+		if (rc == 0)
+			prs_info("clone completed", "%s", jb->logf);
 	}
 	if (jb->s->cancel)
 		return PRS_ERETRY;
@@ -372,8 +380,10 @@ prs_wjob_scan(struct prs_wjob *jb)
 		w->scanner_max_files
 	};
 	long long t0 = prs_worker_now_ms();
+	int rc = w->scanner->scan(w->state, &ctx, &jb->result);
 
-	if (w->scanner->scan(w->state, &ctx, &jb->result) < 0) {
+	prs_worker_observe_scan(w, (double)(prs_worker_now_ms() - t0) / 1000);
+	if (rc < 0) {
 		prs_result_free(jb->result);
 		jb->result = NULL;
 		snprintf(jb->reason, sizeof(jb->reason), "%s",
@@ -507,6 +517,7 @@ prs_wjob_dead(struct prs_wjob *jb, const redisReply *raw, long deliveries)
 	    why);
 	prs_err("job dead-lettered", "%s entry=%s deliveries=%ld", jb->logf,
 	    jb->entry, deliveries);
+	jb->outcome = "dead_letter";
 	body = prs_wjob_body_with(jb, "error", err);
 	if (body == NULL)
 		return -1;
@@ -531,6 +542,7 @@ prs_wjob_unreadable(struct prs_wslot *s, const char *id,
 
 	prs_err("unreadable stream entry", "stream=%s entry=%s reason=%s",
 	    s->w->stream, id, prs_log_quote(why, q, sizeof(q)));
+	prs_worker_count(s->w, "dead_letter");
 	return prs_worker_redis_dead_letter(&s->conn, id, why,
 	    raw != NULL ? raw->str : NULL, raw != NULL ? raw->len : 0,
 	    deliveries);
@@ -577,6 +589,11 @@ prs_worker_process_entry(struct prs_wslot *s, const char *id,
 		rc = prs_wjob_dead(&jb, raw, deliveries);
 	else
 		rc = prs_wjob_run(&jb);
+	if (rc < 0)
+		jb.outcome = "abandoned";
+	else if (jb.outcome == NULL)
+		jb.outcome = jb.result != NULL ? "success" : "scan_error";
+	prs_worker_count(s->w, jb.outcome);
 	prs_result_free(jb.result);
 	prs_job_free(job);
 	return rc;
