@@ -47,6 +47,7 @@ main(void)
 		rc = 2;
 		goto out;
 	}
+	api_observe_init(&api);
 	rc = api_server_run(&api);
 out:
 	prs_github_free(api.gh);

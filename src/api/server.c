@@ -13,6 +13,7 @@
 
 #include "prscan/error.h"
 #include "prscan/log.h"
+#include "prscan/metrics.h"
 
 enum route {
 	ROUTE_NONE,
@@ -20,7 +21,10 @@ enum route {
 	ROUTE_CALLBACK,
 	ROUTE_TOKEN,
 	ROUTE_STATUS,
-	ROUTE_FANOUT
+	ROUTE_FANOUT,
+	ROUTE_METRICS,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ
 };
 
 /* Set at start when ADMIN_TOKEN is: /fanout exists only then. */
@@ -106,6 +110,30 @@ send_reply(struct MHD_Connection *conn, struct api_reply *r)
 	return ret;
 }
 
+/* GET /metrics: the exposition in Prometheus's text format. */
+static enum MHD_Result
+send_metrics(struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = prs_metrics_render();
+
+	if (text == NULL)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(text), text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+	    PRS_METRICS_CONTENT_TYPE);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result
 send_error(struct MHD_Connection *conn, unsigned int status, const char *msg)
 {
@@ -128,6 +156,12 @@ route_of(const char *url)
 		return ROUTE_STATUS;
 	if (strcmp(url, "/fanout") == 0 && fanout_enabled)
 		return ROUTE_FANOUT;
+	if (strcmp(url, "/metrics") == 0)
+		return ROUTE_METRICS;
+	if (strcmp(url, "/healthz") == 0)
+		return ROUTE_HEALTHZ;
+	if (strcmp(url, "/readyz") == 0)
+		return ROUTE_READYZ;
 	return ROUTE_NONE;
 }
 
@@ -246,6 +280,14 @@ dispatch(struct api *api, struct MHD_Connection *conn, const char *method,
 	case ROUTE_FANOUT:
 		api_fanout(api, &req, &reply);
 		break;
+	case ROUTE_METRICS:
+		return send_metrics(conn);
+	case ROUTE_HEALTHZ:
+		api_healthz(&reply);
+		break;
+	case ROUTE_READYZ:
+		api_readyz(api, &reply);
+		break;
 	case ROUTE_NONE:
 		api_reply_error(&reply, 404, "no such route");
 		break;
@@ -261,7 +303,8 @@ first_call(struct MHD_Connection *conn, const char *method, const char *url,
 {
 	struct conn_state *st;
 	enum route route = route_of(url);
-	int want_post = route != ROUTE_STATUS;
+	int want_post = route != ROUTE_STATUS && route != ROUTE_METRICS &&
+	    route != ROUTE_HEALTHZ && route != ROUTE_READYZ;
 	unsigned int status = 0;
 	char buf[96];
 	const char *why;

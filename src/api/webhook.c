@@ -317,6 +317,8 @@ api_enqueue(struct api *api, const struct prs_job *job)
 	else
 		rc = write_delivery(api, job->delivery, job->id, append_job_cb,
 		    job, rec);
+	if (rc == 1)
+		api_observe_published(api);
 	free(rec);
 	json_decref(j);
 	return rc;
@@ -495,6 +497,7 @@ api_webhook(struct api *api, const struct api_request *req,
 		goto out;
 	}
 	describe_repo(&d, root);
+	api_observe_webhook(d.event, jstr(root, "action"));
 	if (strcmp(d.event, "ping") == 0) {
 		prs_info("ping", "delivery=%s", d.id);
 		api_reply_set(reply, 200, json_pack("{s:s}", "status", "pong"));

@@ -20,6 +20,7 @@
 #include "prscan/error.h"
 #include "prscan/http.h"
 #include "prscan/log.h"
+#include "prscan/metrics.h"
 
 #define GH_TIMEOUT_MS 30000L
 #define GH_TOKEN_MARGIN 300
@@ -48,6 +49,7 @@ struct gh_call {
 	const char *body;	/* JSON text or NULL */
 	long status;
 	json_t *answer;		/* parsed body of a 2xx, or NULL */
+	long long inst;		/* the token's installation, 0: the JWT */
 };
 
 /* The passphrase callback: an encrypted key is refused, never prompted. */
@@ -388,6 +390,8 @@ static int gh_send(struct prs_github *gh, struct gh_call *c)
 	rc = prs_http_request(c->method, url, headers, c->body,
 	    c->body ? strlen(c->body) : 0, GH_TIMEOUT_MS, &r);
 	c->status = r.status;
+	prs_metrics_github_answer(c->method, c->route, c->status,
+	    r.ratelimit_remaining, c->inst);
 	prs_debug("github request", "method=%s route=%s status=%ld",
 	    c->method, c->route, c->status);
 	if (rc != 0)
@@ -618,6 +622,7 @@ static int gh_send_as_installation(struct prs_github *gh, long long inst,
 
 		snprintf(bearer, strlen(token) + 8, "Bearer %s", token);
 		c->auth = bearer;
+		c->inst = inst;
 		rc = gh_send(gh, c);
 		c->auth = NULL;
 		prs_secret_free(bearer);
