@@ -42,6 +42,7 @@ case ,$SERVERS, in *,fastapi,*)
 esac
 bench_build
 bench_init
+bench_wait_quiet
 bench_redis
 
 # Throwaway secrets and App key, handed over in environments only.

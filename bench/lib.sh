@@ -143,13 +143,31 @@ bench_peers_dir() {
 	(cd "$dir" && pwd)
 }
 
-# One line naming the machine: cores, CPU model, memory, kernel, date.
+# One line naming the machine: cores, CPU model, memory, kernel, date and
+# the load average when the run began (other work skews every figure).
 bench_machine() {
 	local cpu mem
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	echo "machine: $(nproc) cores, $cpu, $mem, Linux $(uname -r)," \
-		"$(date -u '+%Y-%m-%d %H:%M UTC')"
+		"$(date -u '+%Y-%m-%d %H:%M UTC'), load average at start" \
+		"${BENCH_LOAD_AT_START:-$(cut -d' ' -f1 /proc/loadavg)}"
+}
+
+# Waits up to BENCH_QUIET_WAIT (60) seconds for the 1-minute load average
+# to fall below BENCH_QUIET_LOAD (0.5); goes on either way, and records
+# the load it started at for bench_machine.
+bench_wait_quiet() {
+	local deadline=$((SECONDS + ${BENCH_QUIET_WAIT:-60}))
+	while [ $SECONDS -lt $deadline ] && awk -v max="${BENCH_QUIET_LOAD:-0.5}" \
+		'{ exit !($1 >= max) }' /proc/loadavg; do
+		sleep 5
+	done
+	BENCH_LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
+	awk -v max="${BENCH_QUIET_LOAD:-0.5}" '{ exit !($1 >= max) }' \
+		/proc/loadavg && bench_log "machine busy: load average" \
+		"$BENCH_LOAD_AT_START; figures will be low and noisy"
+	return 0
 }
 
 # Starts a private redis-server on 127.0.0.1 (no persistence, no

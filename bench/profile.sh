@@ -30,6 +30,7 @@ callgrind) bench_need valgrind callgrind_annotate ;;
 esac
 bench_build
 bench_init
+bench_wait_quiet
 bench_redis
 secret=$(openssl rand -hex 32)
 key=$(bench_app_key)
