@@ -68,7 +68,10 @@ prs_sarif_severity(const char *level, double score)
 static int
 bad(const char *where, const char *key, const char *what)
 {
-	prs_error_set("SARIF log: %s: %s %s", where, key, what);
+	if (*where == '\0')
+		prs_error_set("SARIF log: %s %s", key, what);
+	else
+		prs_error_set("SARIF log: %s: %s %s", where, key, what);
 	return PRS_EINPUT;
 }
 
@@ -919,11 +922,11 @@ prs_sarif_parse(const char *text, size_t len, const char *root,
 	*out = NULL;
 	rc = log_load(text, len, &j);
 	if (rc == 0)
-		rc = get_str(j, "version", "the log", &version);
+		rc = get_str(j, "version", "", &version);
 	if (rc == 0)
-		rc = get_arr(j, "runs", "the log", &runs);
+		rc = get_arr(j, "runs", "", &runs);
 	if (rc == 0 && runs == NULL)
-		rc = bad("the log", "runs", "is missing");
+		rc = bad("", "runs", "is missing");
 	if (rc < 0)
 		goto out;
 
