@@ -53,4 +53,29 @@ int prs_github_checkrun_create(struct prs_github *gh, long long inst,
 int prs_github_checkrun_update(struct prs_github *gh, long long inst,
     const char *owner, const char *repo, long long id, const json_t *body);
 
+/*
+ * GET /repos/{owner}/{repo}/pulls/{number}/files, 100 a page, at most
+ * max_files files: *files a new array of GitHub's file objects
+ * (filename, status, patch, ...).  Returns as prs_github_checkrun_create.
+ */
+int prs_github_pull_files(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, long number, size_t max_files,
+    json_t **files);
+
+/* Milliseconds a request may take before it counts as no answer. */
+void prs_github_set_timeout(struct prs_github *gh, long timeout_ms);
+
+/* What the calling thread's last request to GitHub said about waiting. */
+struct prs_github_wait {
+	long status;		/* HTTP status; 0 when no answer came */
+	int rate_limited;	/* 429, or 403 for a rate limit */
+	long long retry_ms;	/* Retry-After, else the reset for a rate
+				   limit, in ms from now; -1: not said */
+	long remaining;		/* X-RateLimit-Remaining; -1: not sent */
+	long long reset;	/* X-RateLimit-Reset, epoch s; 0: not sent */
+};
+
+/* Copies the calling thread's last wait information into *out. */
+void prs_github_last_wait(struct prs_github_wait *out);
+
 #endif

@@ -10,7 +10,7 @@ struct prs_job {
 	long long installation;
 	char *owner;
 	char *repo;
-	long pr_number;
+	long pr_number;		/* 0: a commit no pull request lists */
 	char *head_sha;		/* 40 hex digits */
 	char *head_ref;
 	char *base_ref;

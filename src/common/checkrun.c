@@ -7,10 +7,13 @@
  */
 #include "prscan/checkrun.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "prscan/diffmap.h"
 
 #define TITLE_MAX 255		/* characters in an annotation title */
 #define MESSAGE_MAX 65535	/* bytes in a message or raw_details */
@@ -139,6 +142,59 @@ sbuf_add_oneline(struct sbuf *b, const char *s, size_t max)
 	sbuf_add(b, "…");
 }
 
+/*
+ * ASCII punctuation that means something to GitHub's Markdown inside a
+ * line: emphasis, code, links, HTML, tables, strikethrough, math,
+ * mentions and issue references.
+ */
+static const char md_special[] = "\\`*_{}[]<>|~&!$@#";
+
+/*
+ * Appends the first line of s, at most max characters of it, with every
+ * Markdown-special character backslash-escaped so that a name such as
+ * "```" or "<img>" shows as written.
+ */
+static void
+sbuf_add_md(struct sbuf *b, const char *s, size_t max)
+{
+	struct sbuf plain = { 0 };
+	size_t i, start = 0;
+
+	sbuf_add_oneline(&plain, s, max);
+	if (plain.oom) {
+		b->oom = 1;
+		return;
+	}
+	for (i = 0; i < plain.len; i++) {
+		if (strchr(md_special, plain.s[i]) == NULL)
+			continue;
+		sbuf_addn(b, plain.s + start, i - start);
+		sbuf_add(b, "\\");
+		start = i;
+	}
+	if (plain.s != NULL)
+		sbuf_addn(b, plain.s + start, plain.len - start);
+	free(plain.s);
+}
+
+/* Appends s percent-encoded for a URL path ('/' kept). */
+static void
+sbuf_add_urlpath(struct sbuf *b, const char *s)
+{
+	char hex[4];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || strchr("-._~/", c) != NULL) {
+			sbuf_addn(b, s, 1);
+			continue;
+		}
+		snprintf(hex, sizeof(hex), "%%%02X", c);
+		sbuf_add(b, hex);
+	}
+}
+
 /* Appends item when it, and room for a last line, still fit. */
 static int
 sbuf_add_fitting(struct sbuf *b, const struct sbuf *item)
@@ -245,6 +301,12 @@ findings_sorted(const struct prs_scan_result *r)
 	return v;
 }
 
+static int
+sev_ok(enum prs_severity s)
+{
+	return (int)s >= 0 && (int)s < PRS_SEV_COUNT;
+}
+
 static void
 count_severities(const struct prs_scan_result *r, size_t *counts)
 {
@@ -252,8 +314,29 @@ count_severities(const struct prs_scan_result *r, size_t *counts)
 
 	memset(counts, 0, PRS_SEV_COUNT * sizeof(*counts));
 	for (i = 0; i < r->nfindings; i++)
-		if ((int)r->findings[i].severity >= 0 &&
-		    (int)r->findings[i].severity < PRS_SEV_COUNT)
+		if (sev_ok(r->findings[i].severity))
+			counts[r->findings[i].severity]++;
+}
+
+static int
+on_changed_line(const struct prs_checkrun_style *st,
+    const struct prs_finding *f)
+{
+	return st->changed != NULL && f->path != NULL &&
+	    prs_diffmap_has(st->changed, f->path, f->line);
+}
+
+/* Per severity, the findings on lines the pull request changed. */
+static void
+count_changed(const struct prs_checkrun_style *st,
+    const struct prs_scan_result *r, size_t *counts)
+{
+	size_t i;
+
+	memset(counts, 0, PRS_SEV_COUNT * sizeof(*counts));
+	for (i = 0; i < r->nfindings; i++)
+		if (sev_ok(r->findings[i].severity) &&
+		    on_changed_line(st, &r->findings[i]))
 			counts[r->findings[i].severity]++;
 }
 
@@ -295,25 +378,73 @@ output_title(struct sbuf *b, const struct prs_scan_result *r)
 	sbuf_add(b, r->nfindings == 1 ? " finding" : " findings");
 }
 
+/* The table of counts: per severity, changed lines and elsewhere. */
+static void
+summary_table(struct sbuf *b, const struct prs_checkrun_style *st,
+    const struct prs_scan_result *r)
+{
+	size_t counts[PRS_SEV_COUNT], changed[PRS_SEV_COUNT], nch = 0;
+	int s;
+
+	count_severities(r, counts);
+	count_changed(st, r, changed);
+	if (st->changed == NULL) {
+		sbuf_add(b, "| Severity | Findings |\n| --- | ---: |\n");
+		for (s = PRS_SEV_COUNT - 1; s >= 0; s--)
+			sbuf_printf(b, "| %s | %zu |\n",
+			    prs_severity_name((enum prs_severity)s),
+			    counts[s]);
+		sbuf_printf(b, "| **Total** | %zu |\n\n", r->nfindings);
+		return;
+	}
+	sbuf_add(b, "| Severity | On lines this pull request changed | "
+	    "Elsewhere in the repository | Total |\n"
+	    "| --- | ---: | ---: | ---: |\n");
+	for (s = PRS_SEV_COUNT - 1; s >= 0; s--) {
+		sbuf_printf(b, "| %s | %zu | %zu | %zu |\n",
+		    prs_severity_name((enum prs_severity)s), changed[s],
+		    counts[s] - changed[s], counts[s]);
+		nch += changed[s];
+	}
+	sbuf_printf(b, "| **Total** | %zu | %zu | %zu |\n\n", nch,
+	    r->nfindings - nch, r->nfindings);
+}
+
+static size_t
+max_annotations(const struct prs_checkrun_style *st)
+{
+	return st->max_annotations > 0 ? st->max_annotations :
+	    PRS_CHECKRUN_DEFAULT_MAX_ANNOTATIONS;
+}
+
+/* The line saying which findings got no annotation, if any. */
+static void
+summary_unannotated(struct sbuf *b, const struct prs_checkrun_style *st,
+    size_t with_path, size_t annotated)
+{
+	if (annotated == with_path)
+		return;
+	sbuf_printf(b, "- %zu of %zu findings in files are not annotated",
+	    with_path - annotated, with_path);
+	if (st->changed_only)
+		sbuf_add(b, " (only findings on lines this pull request "
+		    "changed are)");
+	if (annotated == max_annotations(st))
+		sbuf_printf(b, " (at most %zu annotations are made)",
+		    max_annotations(st));
+	sbuf_add(b, "; they are all listed below.\n");
+}
+
 static void
 summary_head(struct sbuf *b, const struct prs_checkrun_style *st,
     const struct prs_scan_result *r)
 {
-	size_t counts[PRS_SEV_COUNT];
-	int s;
-
-	count_severities(r, counts);
 	sbuf_printf(b, "## %s results\n\n",
 	    st->check_name ? st->check_name : "Scan");
-	sbuf_add(b, "| Severity | Findings |\n| --- | ---: |\n");
-	for (s = PRS_SEV_COUNT - 1; s >= 0; s--)
-		sbuf_printf(b, "| %s | %zu |\n",
-		    prs_severity_name((enum prs_severity)s), counts[s]);
-	sbuf_printf(b, "| **Total** | %zu |\n\n", r->nfindings);
-
+	summary_table(b, st, r);
 	sbuf_add(b, "- Scanner version: ");
 	if (r->scanner_version != NULL)
-		sbuf_add_oneline(b, r->scanner_version, ITEM_MAX);
+		sbuf_add_md(b, r->scanner_version, ITEM_MAX);
 	else
 		sbuf_add(b, "unknown");
 	if (r->files_scanned >= 0)
@@ -324,57 +455,68 @@ summary_head(struct sbuf *b, const struct prs_checkrun_style *st,
 	sbuf_add(b, "\n");
 }
 
-/* One list line: "- **HIGH** `path:line` name (`id`): description". */
+/* "path:line", a link to the line at the head when blob_url is set. */
 static void
-item_line(struct sbuf *b, const struct prs_finding *f)
+item_place(struct sbuf *b, const struct prs_checkrun_style *st,
+    const struct prs_finding *f)
+{
+	if (st->blob_url != NULL && strlen(f->path) <= ITEM_MAX) {
+		sbuf_add(b, "[");
+		sbuf_add_md(b, f->path, ITEM_MAX);
+		sbuf_printf(b, ":%ld](", f->line);
+		sbuf_add(b, st->blob_url);
+		sbuf_add(b, "/");
+		sbuf_add_urlpath(b, f->path);
+		sbuf_printf(b, "#L%ld) ", f->line);
+		return;
+	}
+	sbuf_add_md(b, f->path, ITEM_MAX);
+	sbuf_printf(b, ":%ld ", f->line);
+}
+
+/* One list line: "- **HIGH** [path:line](url) name (id): description". */
+static void
+item_line(struct sbuf *b, const struct prs_checkrun_style *st,
+    const struct prs_finding *f)
 {
 	sbuf_printf(b, "- **%s** ", prs_severity_name(f->severity));
-	if (f->path != NULL) {
-		sbuf_add(b, "`");
-		sbuf_add_oneline(b, f->path, ITEM_MAX);
-		sbuf_printf(b, ":%ld` ", f->line);
-	}
-	sbuf_add_oneline(b, f->rule_name ? f->rule_name : "(unnamed rule)",
+	if (f->path != NULL)
+		item_place(b, st, f);
+	if (on_changed_line(st, f))
+		sbuf_add(b, "(changed here) ");
+	sbuf_add_md(b, f->rule_name ? f->rule_name : "(unnamed rule)",
 	    ITEM_MAX);
 	if (f->rule_id != NULL) {
-		sbuf_add(b, " (`");
-		sbuf_add_oneline(b, f->rule_id, ITEM_MAX);
-		sbuf_add(b, "`)");
+		sbuf_add(b, " \\(");
+		sbuf_add_md(b, f->rule_id, ITEM_MAX);
+		sbuf_add(b, "\\)");
 	}
 	if (f->description != NULL) {
 		sbuf_add(b, ": ");
-		sbuf_add_oneline(b, f->description, ITEM_MAX);
+		sbuf_add_md(b, f->description, ITEM_MAX);
 	}
 	sbuf_add(b, "\n");
 }
 
-/* Which findings a list shows. */
-enum item_which {
-	ITEMS_ALL,
-	ITEMS_PATHLESS
-};
-
 /*
- * Appends the list of v[0..n), all or those without a path; stops
- * cleanly before the limit with a line naming what is left out.
+ * Appends the list of v[0..n); stops cleanly before the limit with a line
+ * naming what is left out.
  */
 static void
-item_list(struct sbuf *b, const struct prs_finding **v, size_t n,
-    enum item_which which)
+item_list(struct sbuf *b, const struct prs_checkrun_style *st,
+    const struct prs_finding **v, size_t n)
 {
 	struct sbuf item;
 	size_t i;
 	size_t left = 0;
 
 	for (i = 0; i < n; i++) {
-		if (which == ITEMS_PATHLESS && v[i]->path != NULL)
-			continue;
 		if (left > 0) {
 			left++;
 			continue;
 		}
 		memset(&item, 0, sizeof(item));
-		item_line(&item, v[i]);
+		item_line(&item, st, v[i]);
 		if (!sbuf_add_fitting(b, &item))
 			left++;
 		free(item.s);
@@ -387,32 +529,36 @@ item_list(struct sbuf *b, const struct prs_finding **v, size_t n,
 
 static void
 output_summary(struct sbuf *b, const struct prs_checkrun_style *st,
-    const struct prs_scan_result *r, const struct prs_finding **v)
+    const struct prs_scan_result *r, const struct prs_finding **v,
+    size_t with_path, size_t annotated)
 {
 	size_t i;
 
 	summary_head(b, st, r);
+	summary_unannotated(b, st, with_path, annotated);
+	if (r->nfindings == 0)
+		return;
+
+	sbuf_add(b, "\n### Most severe findings\n\n");
+	item_list(b, st, v, r->nfindings);
 	for (i = 0; i < r->nfindings; i++)
 		if (v[i]->path == NULL)
 			break;
-	if (i == r->nfindings)
-		return;
-
-	sbuf_add(b, "\n### Findings outside the repository's files\n\n");
-	item_list(b, v, r->nfindings, ITEMS_PATHLESS);
+	if (i < r->nfindings)
+		sbuf_add(b, "\nFindings without a place are outside the "
+		    "repository's files.\n");
 }
 
 static void
-output_text(struct sbuf *b, const struct prs_scan_result *r,
-    const struct prs_finding **v)
+output_text(struct sbuf *b, const struct prs_checkrun_style *st,
+    const struct prs_scan_result *r, const struct prs_finding **v)
 {
 	if (r->nfindings == 0) {
 		sbuf_add(b, "Nothing was found.\n");
 		return;
 	}
 	sbuf_add(b, "### All findings\n\n");
-	item_list(b, v, r->nfindings, 0);
-	item_list(b, v, r->nfindings, ITEMS_PATHLESS);
+	item_list(b, st, v, r->nfindings);
 }
 
 static void
@@ -563,29 +709,48 @@ completion_status(json_t *body, const struct prs_checkrun_style *st,
 	return bad ? -1 : 0;
 }
 
-/* All bodies: findings with a path, in order, 50 to a body. */
+/*
+ * The findings to annotate, into out (room for all): those on changed
+ * lines first, then the others unless changed_only, at most the cap.
+ * Returns how many; *with_path counts the findings that have a file.
+ */
+static size_t
+annotated_pick(const struct prs_checkrun_style *st,
+    const struct prs_scan_result *r, const struct prs_finding **v,
+    const struct prs_finding **out, size_t *with_path)
+{
+	size_t cap = max_annotations(st), n = 0, i;
+	int pass;
+
+	*with_path = 0;
+	for (i = 0; i < r->nfindings; i++)
+		if (v[i]->path != NULL)
+			(*with_path)++;
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1 && st->changed_only)
+			break;
+		for (i = 0; i < r->nfindings && n < cap; i++)
+			if (v[i]->path != NULL &&
+			    on_changed_line(st, v[i]) == (pass == 0))
+				out[n++] = v[i];
+	}
+	return n;
+}
+
+/* All bodies: the annotated findings, in order, 50 to a body. */
 static json_t *
 completion_bodies(const struct prs_checkrun_style *st,
     const struct prs_scan_result *r, const struct output_parts *p,
-    const struct prs_finding **v)
+    const struct prs_finding **annotated, size_t npath)
 {
-	const struct prs_finding **annotated;
 	json_t *bodies = NULL;
 	json_t *body;
-	size_t npath = 0;
 	size_t from = 0;
 	size_t to;
-	size_t i;
 
-	annotated = calloc(r->nfindings ? r->nfindings : 1,
-	    sizeof(*annotated));
 	bodies = json_array();
-	if (annotated == NULL || bodies == NULL)
+	if (bodies == NULL)
 		goto fail;
-
-	for (i = 0; i < r->nfindings; i++)
-		if (v[i]->path != NULL)
-			annotated[npath++] = v[i];
 
 	do {
 		to = from + PRS_CHECKRUN_MAX_ANNOTATIONS_PER_REQUEST;
@@ -597,11 +762,9 @@ completion_bodies(const struct prs_checkrun_style *st,
 			goto fail;
 		from = to;
 	} while (from < npath);
-	free(annotated);
 	return bodies;
 
 fail:
-	free(annotated);
 	json_decref(bodies);
 	return NULL;
 }
@@ -615,15 +778,19 @@ prs_checkrun_completion(const struct prs_checkrun_style *st,
 	struct sbuf summary = { 0 };
 	struct sbuf text = { 0 };
 	const struct prs_finding **v;
+	const struct prs_finding **picked = NULL;
+	size_t npicked = 0, with_path = 0;
 	json_t *bodies = NULL;
 
 	v = findings_sorted(r);
-	if (v == NULL)
+	picked = calloc(r->nfindings ? r->nfindings : 1, sizeof(*picked));
+	if (v == NULL || picked == NULL)
 		goto out;
 
+	npicked = annotated_pick(st, r, v, picked, &with_path);
 	output_title(&title, r);
-	output_summary(&summary, st, r, v);
-	output_text(&text, r, v);
+	output_summary(&summary, st, r, v, with_path, npicked);
+	output_text(&text, st, r, v);
 	if (title.oom || summary.oom || text.oom)
 		goto out;
 
@@ -631,8 +798,9 @@ prs_checkrun_completion(const struct prs_checkrun_style *st,
 	p.summary = json_str(summary.s);
 	p.text = json_str(text.s);
 	if (p.title != NULL && p.summary != NULL && p.text != NULL)
-		bodies = completion_bodies(st, r, &p, v);
+		bodies = completion_bodies(st, r, &p, picked, npicked);
 out:
+	free(picked);
 	json_decref(p.title);
 	json_decref(p.summary);
 	json_decref(p.text);

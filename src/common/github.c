@@ -39,7 +39,11 @@ struct prs_github {
 	pthread_mutex_t lock;
 	struct gh_token *tokens;
 	size_t ntokens;
+	long timeout_ms;
 };
+
+/* What the last answer on this thread said about waiting. */
+static _Thread_local struct prs_github_wait gh_last = { 0, 0, -1, -1, 0 };
 
 /* One request to GitHub and what came back. */
 struct gh_call {
@@ -140,6 +144,7 @@ int prs_github_new(const char *api_url, const char *app_id, const char *pem,
 		goto out;
 	}
 
+	gh->timeout_ms = GH_TIMEOUT_MS;
 	gh->api_url = strdup(api_url);
 	gh->app_id = strdup(app_id);
 	if (gh->api_url == NULL || gh->app_id == NULL) {
@@ -338,20 +343,58 @@ static void gh_refusal(const struct gh_call *c, const char *text)
 	json_decref(j);
 }
 
+/* A header holding a whole number; -1 when absent or not a number. */
+static long long gh_header_number(const char *v)
+{
+	char *end;
+	long long n;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	return *end == '\0' && n >= 0 ? n : -1;
+}
+
+/* Records what r says about waiting in the thread's gh_last. */
+static void gh_note_wait(long status, const struct prs_http_response *r)
+{
+	long long after = gh_header_number(r->retry_after);
+	long long left = gh_header_number(r->ratelimit_remaining);
+	long long reset = gh_header_number(r->ratelimit_reset);
+	long long now = (long long)time(NULL);
+
+	gh_last.status = status;
+	gh_last.remaining = left > LONG_MAX ? LONG_MAX : (long)left;
+	gh_last.reset = reset > 0 ? reset : 0;
+	gh_last.rate_limited = status == 429 || (status == 403 &&
+	    (after >= 0 || left == 0));
+	gh_last.retry_ms = -1;
+	if (after >= 0 && after < 86400)
+		gh_last.retry_ms = after * 1000;
+	else if (gh_last.rate_limited && left == 0 && reset > 0)
+		gh_last.retry_ms = reset > now ? (reset - now) * 1000 : 0;
+}
+
+void prs_github_last_wait(struct prs_github_wait *out)
+{
+	*out = gh_last;
+}
+
+void prs_github_set_timeout(struct prs_github *gh, long timeout_ms)
+{
+	gh->timeout_ms = timeout_ms > 0 ? timeout_ms : GH_TIMEOUT_MS;
+}
+
 /* 2xx: 0; rate limit, 5xx: PRS_ERETRY; 404: PRS_ENOTFOUND; else -1. */
 static int gh_status_rc(const struct gh_call *c,
     const struct prs_http_response *r)
 {
-	const char *left = r->ratelimit_remaining;
-	int limited = r->retry_after != NULL ||
-	    (left != NULL && strcmp(left, "0") == 0);
-
+	gh_note_wait(c->status, r);
 	if (c->status >= 200 && c->status < 300)
 		return 0;
 
 	gh_refusal(c, r->body);
-	if (c->status >= 500 || c->status == 429 ||
-	    (c->status == 403 && limited))
+	if (c->status >= 500 || c->status == 408 || gh_last.rate_limited)
 		return PRS_ERETRY;
 	if (c->status == 404)
 		return PRS_ENOTFOUND;
@@ -388,14 +431,16 @@ static int gh_send(struct prs_github *gh, struct gh_call *c)
 	snprintf(auth, strlen(c->auth) + 16, "Authorization: %s", c->auth);
 	headers[0] = auth;
 	rc = prs_http_request(c->method, url, headers, c->body,
-	    c->body ? strlen(c->body) : 0, GH_TIMEOUT_MS, &r);
+	    c->body ? strlen(c->body) : 0, gh->timeout_ms, &r);
 	c->status = r.status;
 	prs_metrics_github_answer(c->method, c->route, c->status,
 	    r.ratelimit_remaining, c->inst);
 	prs_debug("github request", "method=%s route=%s status=%ld",
 	    c->method, c->route, c->status);
-	if (rc != 0)
+	if (rc != 0) {
+		gh_note_wait(0, &r);
 		goto out;
+	}
 
 	rc = gh_status_rc(c, &r);
 	if (rc == 0 && r.len > 0)
@@ -640,8 +685,8 @@ static int gh_send_as_installation(struct prs_github *gh, long long inst,
 	return rc;
 }
 
-/* "/repos/{owner}/{repo}/check-runs" plus suffix, escaped: a new string. */
-static char *gh_checkrun_route(const char *owner, const char *repo,
+/* "/repos/{owner}/{repo}" plus suffix, escaped: a new string. */
+static char *gh_repo_route(const char *owner, const char *repo,
     const char *suffix)
 {
 	char *o = curl_easy_escape(NULL, owner, 0);
@@ -650,18 +695,27 @@ static char *gh_checkrun_route(const char *owner, const char *repo,
 	size_t n;
 
 	if (o != NULL && r != NULL) {
-		n = strlen(o) + strlen(r) + strlen(suffix) + 24;
+		n = strlen(o) + strlen(r) + strlen(suffix) + 16;
 		route = malloc(n);
 		if (route != NULL)
-			snprintf(route, n, "/repos/%s/%s/check-runs%s", o, r,
-			    suffix);
+			snprintf(route, n, "/repos/%s/%s%s", o, r, suffix);
 	}
 
 	if (route == NULL)
-		prs_error_set("GitHub check run: out of memory");
+		prs_error_set("GitHub request: out of memory");
 	curl_free(o);
 	curl_free(r);
 	return route;
+}
+
+/* "/repos/{owner}/{repo}/check-runs" plus suffix: a new string. */
+static char *gh_checkrun_route(const char *owner, const char *repo,
+    const char *suffix)
+{
+	char tail[48];
+
+	snprintf(tail, sizeof(tail), "/check-runs%s", suffix);
+	return gh_repo_route(owner, repo, tail);
 }
 
 static int gh_checkrun_send(struct prs_github *gh, long long inst,
@@ -729,4 +783,61 @@ int prs_github_checkrun_update(struct prs_github *gh, long long inst,
 	json_decref(c.answer);
 	free(route);
 	return rc;
+}
+
+/* Appends one page of files to all; the page's length in *got. */
+static int gh_pull_files_page(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, long number, int page,
+    json_t *all, size_t *got)
+{
+	struct gh_call c = { .method = "GET" };
+	char suffix[80];
+	char *route;
+	int rc;
+
+	*got = 0;
+	snprintf(suffix, sizeof(suffix), "/pulls/%ld/files?per_page=100"
+	    "&page=%d", number, page);
+	route = gh_repo_route(owner, repo, suffix);
+	if (route == NULL)
+		return -1;
+
+	c.route = route;
+	rc = gh_send_as_installation(gh, inst, &c);
+	if (rc == 0 && !json_is_array(c.answer))
+		rc = prs_error_set("GitHub GET %s: not a list", route);
+	if (rc == 0) {
+		*got = json_array_size(c.answer);
+		if (json_array_extend(all, c.answer) < 0)
+			rc = prs_error_set("GitHub: out of memory");
+	}
+	json_decref(c.answer);
+	free(route);
+	return rc;
+}
+
+int prs_github_pull_files(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, long number, size_t max_files,
+    json_t **files)
+{
+	json_t *all = json_array();
+	size_t got = 100;
+	int page;
+	int rc = 0;
+
+	*files = NULL;
+	if (all == NULL)
+		return prs_error_set("GitHub: out of memory");
+
+	for (page = 1; rc == 0 && got == 100 &&
+	    json_array_size(all) < max_files; page++)
+		rc = gh_pull_files_page(gh, inst, owner, repo, number, page,
+		    all, &got);
+	if (rc != 0) {
+		json_decref(all);
+		return rc;
+	}
+
+	*files = all;
+	return 0;
 }

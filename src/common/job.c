@@ -167,16 +167,17 @@ prs_job_get_str(const json_t *j, const char *key, int (*valid)(const char *),
 }
 
 static int
-prs_job_get_int(const json_t *j, const char *key, long long max,
-    long long *out)
+prs_job_get_int(const json_t *j, const char *key, long long min,
+    long long max, long long *out)
 {
 	const json_t *v = json_object_get(j, key);
 
 	if (!json_is_integer(v))
 		return prs_error_set("job: %s: missing or not an integer", key);
 	*out = json_integer_value(v);
-	if (*out < 1 || *out > max)
-		return prs_error_set("job: %s: must be at least 1", key);
+	if (*out < min || *out > max)
+		return prs_error_set("job: %s: must be at least %lld", key,
+		    min);
 	return 0;
 }
 
@@ -215,9 +216,10 @@ prs_job_read(const json_t *j, struct prs_job *job)
 		    prs_job_strings[i].valid, dst) < 0)
 			return -1;
 	}
-	if (prs_job_get_int(j, "installation_id", LLONG_MAX,
+	/* pr_number 0: a re-run of a commit no pull request lists. */
+	if (prs_job_get_int(j, "installation_id", 1, LLONG_MAX,
 	    &job->installation) < 0 ||
-	    prs_job_get_int(j, "pr_number", LONG_MAX, &pr) < 0)
+	    prs_job_get_int(j, "pr_number", 0, LONG_MAX, &pr) < 0)
 		return -1;
 	job->pr_number = (long)pr;
 	return 0;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "prscan/checkrun.h"
+#include "prscan/diffmap.h"
 #include "prscan/finding.h"
 
 static const struct prs_checkrun_style style = {
@@ -315,7 +316,7 @@ test_order(void **state)
 	assert_string_equal(get_str(output_of(json_array_get(b, 0)), "title"),
 	    "1 critical, 3 high, 1 medium, 1 low findings");
 	assert_non_null(strstr(get_str(output_of(json_array_get(b, 0)),
-	    "summary"), "Findings outside the repository's files"));
+	    "summary"), "outside the repository's files"));
 	assert_non_null(strstr(get_str(output_of(json_array_get(b, 0)),
 	    "summary"), "Outside"));
 	json_decref(b);
@@ -401,7 +402,8 @@ test_summary_cut(void **state)
 
 	b = prs_checkrun_completion(&style, r);
 	assert_non_null(b);
-	assert_int_equal(json_array_size(b), 50);
+	/* 2500 findings have a file; MAX_ANNOTATIONS' 1000 are annotated. */
+	assert_int_equal(json_array_size(b), 20);
 	out = output_of(json_array_get(b, 0));
 	summary = get_str(out, "summary");
 	text = get_str(out, "text");
@@ -411,13 +413,15 @@ test_summary_cut(void **state)
 
 	/* Shown plus left out is every finding, cut at a line's end. */
 	assert_true(left_out(summary) > 0);
-	assert_int_equal(items_in(summary) + left_out(summary), 2500);
+	assert_int_equal(items_in(summary) + left_out(summary), 5000);
 	assert_int_equal(items_in(text) + left_out(text), 5000);
+	assert_non_null(strstr(summary, "1500 of 2500 findings in files are "
+	    "not annotated"));
 	assert_int_equal(summary[strlen(summary) - 1], '\n');
 	assert_non_null(strstr(summary, "| **Total** | 5000 |"));
 
 	/* Later bodies repeat the same summary. */
-	assert_string_equal(get_str(output_of(json_array_get(b, 49)),
+	assert_string_equal(get_str(output_of(json_array_get(b, 19)),
 	    "summary"), summary);
 	json_decref(b);
 	prs_result_free(r);
@@ -447,6 +451,108 @@ test_utf8_cut(void **state)
 	assert_int_equal(items_in(summary) + left_out(summary), 3000);
 	chars_of(get_str(output_of(json_array_get(b, 0)), "text"));
 	json_decref(b);
+	prs_result_free(r);
+}
+
+/* Markdown in names and descriptions shows as written. */
+static void
+test_markdown_escaped(void **state)
+{
+	struct prs_scan_result *r = prs_result_new();
+	const char *summary, *text;
+	json_t *b;
+
+	(void)state;
+	add(r, PRS_SEV_HIGH, "a.tf", 1, "```\nbroken", "<img src=x> *bold*");
+	add(r, PRS_SEV_LOW, NULL, 0, "[link](http://x) @someone", "d");
+	b = prs_checkrun_completion(&style, r);
+	summary = get_str(output_of(json_array_get(b, 0)), "summary");
+	text = get_str(output_of(json_array_get(b, 0)), "text");
+	assert_non_null(strstr(summary, "\\`\\`\\`"));
+	assert_null(strstr(summary, "```"));
+	assert_non_null(strstr(summary, "\\<img src=x\\> \\*bold\\*"));
+	assert_non_null(strstr(summary, "\\[link\\](http://x) \\@someone"));
+	assert_null(strstr(text, "```"));
+	/* The annotation itself is plain text. */
+	assert_string_equal(get_str(json_array_get(json_object_get(output_of(
+	    json_array_get(b, 0)), "annotations"), 0), "title"),
+	    "```\nbroken");
+	json_decref(b);
+	prs_result_free(r);
+}
+
+/* The full list in text names each finding once, pathless ones too. */
+static void
+test_text_lists_each_finding_once(void **state)
+{
+	struct prs_scan_result *r = prs_result_new();
+	const char *text;
+	json_t *b;
+
+	(void)state;
+	add(r, PRS_SEV_HIGH, "a.tf", 1, "R", "d");
+	add(r, PRS_SEV_LOW, NULL, 0, "Pathless", "d");
+	b = prs_checkrun_completion(&style, r);
+	text = get_str(output_of(json_array_get(b, 0)), "text");
+	assert_int_equal(items_in(text), 2);
+	assert_non_null(strstr(text, "Pathless"));
+	assert_null(strstr(strstr(text, "Pathless") + 1, "Pathless"));
+	json_decref(b);
+	prs_result_free(r);
+}
+
+/* Changed lines first, links to the head, the cap and changed_only. */
+static void
+test_changed_lines_first(void **state)
+{
+	struct prs_checkrun_style st = style;
+	struct prs_scan_result *r = prs_result_new();
+	struct prs_diffmap *m = prs_diffmap_new();
+	const json_t *ann;
+	const char *summary;
+	json_t *b;
+
+	(void)state;
+	assert_int_equal(prs_diffmap_add_patch(m, "b.tf",
+	    "@@ -1,2 +1,3 @@\n keep\n-old\n+new\n+more\n@@ -9 +10 @@\n"
+	    "-x\n+y"), 0);
+	assert_true(prs_diffmap_has(m, "b.tf", 2));
+	assert_true(prs_diffmap_has(m, "b.tf", 3));
+	assert_true(prs_diffmap_has(m, "b.tf", 10));
+	assert_false(prs_diffmap_has(m, "b.tf", 1));
+	add(r, PRS_SEV_CRITICAL, "a.tf", 1, "R", "d");
+	add(r, PRS_SEV_LOW, "b.tf", 3, "R", "d");
+	add(r, PRS_SEV_HIGH, "b.tf", 1, "R", "d");
+	st.changed = m;
+	st.blob_url = "https://github.example/o/r/blob/abc";
+	b = prs_checkrun_completion(&st, r);
+	ann = json_object_get(output_of(json_array_get(b, 0)), "annotations");
+	assert_int_equal(json_array_size(ann), 3);
+	assert_int_equal(json_integer_value(json_object_get(
+	    json_array_get(ann, 0), "start_line")), 3);
+	assert_string_equal(get_str(json_array_get(ann, 1), "path"), "a.tf");
+	summary = get_str(output_of(json_array_get(b, 0)), "summary");
+	assert_non_null(strstr(summary, "| LOW | 1 | 0 | 1 |"));
+	assert_non_null(strstr(summary, "| CRITICAL | 0 | 1 | 1 |"));
+	assert_non_null(strstr(summary,
+	    "[a.tf:1](https://github.example/o/r/blob/abc/a.tf#L1)"));
+	json_decref(b);
+
+	st.changed_only = 1;
+	b = prs_checkrun_completion(&st, r);
+	ann = json_object_get(output_of(json_array_get(b, 0)), "annotations");
+	assert_int_equal(json_array_size(ann), 1);
+	assert_non_null(strstr(get_str(output_of(json_array_get(b, 0)),
+	    "summary"), "2 of 3 findings in files are not annotated"));
+	json_decref(b);
+
+	st.changed_only = 0;
+	st.max_annotations = 2;
+	b = prs_checkrun_completion(&st, r);
+	ann = json_object_get(output_of(json_array_get(b, 0)), "annotations");
+	assert_int_equal(json_array_size(ann), 2);
+	json_decref(b);
+	prs_diffmap_free(m);
 	prs_result_free(r);
 }
 
@@ -501,6 +607,9 @@ main(void)
 		cmocka_unit_test(test_summary_cut),
 		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_scan_error),
+		cmocka_unit_test(test_markdown_escaped),
+		cmocka_unit_test(test_text_lists_each_finding_once),
+		cmocka_unit_test(test_changed_lines_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,7 +135,7 @@ static void
 test_rejects_bad_numbers_and_urls(void **state)
 {
 	(void)state;
-	expect_rejected("pr_number", json_integer(0));
+	expect_rejected("pr_number", json_integer(-1));
 	expect_rejected("pr_number", json_string("17"));
 	expect_rejected("installation_id", json_integer(-1));
 	expect_rejected("job_id",
