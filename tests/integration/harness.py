@@ -6,6 +6,12 @@ Tests run as `/usr/bin/python3 tests/integration/test_x.py` from any
 directory.  PRSCAN_BIN_DIR names the built binaries (default
 <repo>/build/bin), PRSCAN_SOURCE_DIR the repository (default: two levels
 above this file).  PRSCAN_KEEP_TMP=1 keeps the temporary directories.
+
+Every Case audits secrets at cleanup: no secret the test's daemons were
+given (webhook, callback and admin secrets, the Redis password, the Black
+Duck token, the App key), no installation token the GitHub stand-in
+issued, may appear in a daemon's log, in Redis (every key and value, read
+before Redis stops) or in the argv the KICS and Detect stand-ins logged.
 Debian's python3 with python3-redis, python3-jwt, python3-cryptography.
 """
 
@@ -561,7 +567,6 @@ def kics_worker_env(api_url, callback_secret, redis, standin, work_dir,
         "WORK_DIR": work_dir,
         "CONSUMER_NAME": consumer,
         "SCAN_TIMEOUT": scan_timeout,
-        "STATUS_PORT": free_port(),     # replicas share one host
     }
     env.update(extra)
     return {k: str(v) for k, v in env.items() if v is not None}
@@ -572,13 +577,11 @@ def kics_worker(tmpdir, api_daemon, redis, standin, consumer="kics-1",
     """Starts prscan-worker-kics against api_daemon (from api())."""
     work_dir = os.path.join(tmpdir, "work-" + consumer)
     os.makedirs(work_dir, exist_ok=True)
-    env = kics_worker_env(api_daemon.url, api_daemon.callback_secret,
-                          redis, standin, work_dir, consumer, scan_timeout,
-                          **extra)
-    d = Daemon("prscan-worker-kics", env, tmpdir,
-               name="prscan-worker-kics-" + consumer)
+    d = Daemon("prscan-worker-kics", kics_worker_env(
+        api_daemon.url, api_daemon.callback_secret, redis, standin,
+        work_dir, consumer, scan_timeout, **extra), tmpdir,
+        name="prscan-worker-kics-" + consumer)
     d.work_dir = work_dir
-    d.status_url = "http://127.0.0.1:%s" % env["STATUS_PORT"]
     return d
 
 
@@ -601,14 +604,12 @@ def blackduck_worker(tmpdir, api_daemon, redis, standin, token,
         "WORK_DIR": work_dir,
         "CONSUMER_NAME": consumer,
         "SCAN_TIMEOUT": scan_timeout,
-        "STATUS_PORT": free_port(),
     }
     env.update(extra)
     env = {k: str(v) for k, v in env.items() if v is not None}
     d = Daemon("prscan-worker-blackduck", env, tmpdir,
                        name="prscan-worker-blackduck-" + consumer)
     d.work_dir = work_dir
-    d.status_url = "http://127.0.0.1:%s" % env["STATUS_PORT"]
     return d
 
 
@@ -682,13 +683,17 @@ def pull_request_event(owner, repo, sha, pr_number=1, installation=1,
 
 
 class Case(unittest.TestCase):
-    """Base for scenarios: self.tmp (removed afterwards), and the tails of
-    all daemon logs printed when the test fails."""
+    """Base for scenarios: self.tmp (removed afterwards), the tails of all
+    daemon logs printed when the test fails, and the secret audit (see
+    SecretAudit) when it ends."""
 
     def setUp(self):
         self.tmp = make_tmp()
         self.addCleanup(remove_tmp, self.tmp)
         self._procs = []
+        self.audit = SecretAudit(len(_PROCESSES))
+        # Added after remove_tmp, so it runs before it, after the rest.
+        self.addCleanup(self.audit.check)
 
     def track(self, proc):
         """Stops proc at cleanup (after the test, in reverse order)."""
@@ -696,10 +701,15 @@ class Case(unittest.TestCase):
         return proc
 
     def start_redis(self):
-        return self.track(Redis(self.tmp))
+        r = self.track(Redis(self.tmp))
+        # Runs before r.stop and after the daemons started later stopped.
+        self.addCleanup(self.audit.read_redis, r)
+        return r
 
     def start_github(self, **kw):
-        return self.track(GitHubStandin(self.tmp, **kw))
+        gh = self.track(GitHubStandin(self.tmp, **kw))
+        self.addCleanup(self.audit.read_github, gh)
+        return gh
 
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()
@@ -709,6 +719,140 @@ class Case(unittest.TestCase):
         if len(result.failures) + len(result.errors) > before:
             dump_logs(_PROCESSES[start:])
         return out
+
+
+# Variables whose values are secrets; NAME_FILE names a file holding one.
+SECRET_VARS = ("GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_PREVIOUS",
+               "CALLBACK_SECRET", "REDIS_PASSWORD", "BLACKDUCK_API_TOKEN",
+               "ADMIN_TOKEN", "GITHUB_APP_PRIVATE_KEY", "REDIS_URL")
+# Shorter values (a test's "x") would match by chance.
+MIN_SECRET_LEN = 6
+
+
+def _pem_body_lines(pem):
+    """The base64 lines of a PEM text (each a secret on its own)."""
+    return [ln.strip() for ln in pem.splitlines()
+            if ln.strip() and not ln.startswith("-----")]
+
+
+class SecretAudit:
+    """Collects the secrets of a test and where they must not be, and
+    fails the test (check()) naming the secret and the place, never the
+    value.  Secrets: the secret variables of every daemon started since
+    `start` (values and NAME_FILE contents; comma lists split; the App
+    key's base64 lines), each Redis password, every installation token
+    the GitHub stand-in issued, and whatever add() was given.  Places:
+    the daemons' logs, Redis's keys and values, and the argv lines of
+    KICS_STANDIN_LOG / DETECT_STANDIN_LOG."""
+
+    def __init__(self, start):
+        self.start = start
+        self.secrets = {}           # value -> label
+        self.places = []            # (label, text)
+
+    def add(self, value, label):
+        if value and len(value) >= MIN_SECRET_LEN:
+            self.secrets.setdefault(value, label)
+
+    def _add_var(self, name, value):
+        if name == "REDIS_URL":
+            pw = urllib.parse.urlsplit(value).password
+            self.add(urllib.parse.unquote(pw or ""), name + " password")
+            return
+        if name == "GITHUB_APP_PRIVATE_KEY" and \
+                not value.startswith("-----BEGIN"):
+            self.add(value, name)
+            try:
+                value = base64.b64decode(value).decode("ascii")
+            except (ValueError, UnicodeDecodeError):
+                return
+        if "-----BEGIN" in value:
+            for ln in _pem_body_lines(value):
+                self.add(ln, name + " (a line of the key)")
+            return
+        for part in value.split(","):
+            self.add(part.strip(), name)
+
+    def _from_env(self, env):
+        for name in SECRET_VARS:
+            if env.get(name):
+                self._add_var(name, env[name])
+            path = env.get(name + "_FILE")
+            if path and os.path.isfile(path):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                if text.endswith("\n") and "-----BEGIN" not in text:
+                    text = text[:-1]
+                self._add_var(name, text)
+
+    def read_redis(self, redis):
+        """Every key and value of redis, while it still runs."""
+        self.add(redis.password, "the Redis password")
+        if not redis.alive():
+            return
+        c = redis.client()
+        try:
+            out = []
+            for key in c.scan_iter(count=1000):
+                kind = c.type(key)
+                if kind == "string":
+                    value = c.get(key)
+                elif kind == "hash":
+                    value = c.hgetall(key)
+                elif kind == "list":
+                    value = c.lrange(key, 0, -1)
+                elif kind == "set":
+                    value = sorted(c.smembers(key))
+                elif kind == "zset":
+                    value = c.zrange(key, 0, -1, withscores=True)
+                elif kind == "stream":
+                    value = c.xrange(key)
+                else:
+                    value = None
+                out.append("%s %s %s" % (key, kind, value))
+            self.places.append(("Redis", "\n".join(out)))
+        finally:
+            c.close()
+
+    def read_github(self, gh):
+        """The tokens the stand-in issued, and the App key, while it runs."""
+        with open(gh.private_key_path, encoding="ascii") as f:
+            for ln in _pem_body_lines(f.read()):
+                self.add(ln, "a line of the App private key")
+        if not gh.alive():
+            return
+        status, tokens, _ = gh.request("GET", "/_standin/tokens")
+        if status == 200:
+            for t in tokens:
+                self.add(t, "an installation token")
+
+    def _standin_argv(self, env):
+        for var in ("KICS_STANDIN_LOG", "DETECT_STANDIN_LOG"):
+            path = env.get(var)
+            if not path or not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = [json.loads(ln).get("argv") for ln in f
+                         if ln.strip()]
+            self.places.append(("the argv in " + var, json.dumps(lines)))
+
+    def check(self):
+        seen = set()
+        for p in _PROCESSES[self.start:]:
+            if isinstance(p, Daemon):
+                self._from_env(p.env)
+                self.places.append(("the log of " + p.name, p.log_text()))
+                for var in ("KICS_STANDIN_LOG", "DETECT_STANDIN_LOG"):
+                    if p.env.get(var) in seen:
+                        continue
+                    seen.add(p.env.get(var))
+                    self._standin_argv({var: p.env.get(var)})
+        leaks = sorted({"%s in %s" % (label, where)
+                        for where, text in self.places
+                        for value, label in self.secrets.items()
+                        if value in text})
+        if leaks:
+            raise AssertionError("secret audit: " + "; ".join(leaks))
 
 
 def dump_logs(procs=None):
