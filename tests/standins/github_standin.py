@@ -467,7 +467,7 @@ class Standin:
     def apply_run(self, run, body):
         """Applies a validated body; called with the lock held."""
         for key in ("name", "details_url", "external_id",
-                "started_at", "completed_at"):
+                "started_at", "completed_at", "actions"):
             if key in body:
                 run[key] = body[key]
         if "status" in body:
@@ -553,6 +553,18 @@ class Standin:
             self.state.save()
             return self.public_run(run)
 
+    def pull_files(self, owner, repo, number):
+        """The files of pull request number: main...refs/pull/N/head of
+        the bare repository, as GitHub lists them (3000 at most)."""
+        bare = os.path.join(self.repos_dir, owner, repo + ".git")
+        p = subprocess.run(
+            ["git", "-C", bare, "diff", "--no-color", "--no-ext-diff",
+             "-U3", "main...refs/pull/%d/head" % number],
+            capture_output=True, text=True, errors="replace")
+        if not os.path.isdir(bare) or p.returncode != 0:
+            raise ApiError(404, "Not Found")
+        return split_diff(p.stdout)[:3000]
+
     def get_run(self, owner, repo, rid):
         with self.state.lock:
             return self.public_run(self.find_run(owner, repo, rid))
@@ -572,6 +584,32 @@ class Standin:
                    r["head_sha"] == ref]
         out.reverse()           # GitHub lists the newest first
         return out
+
+
+def split_diff(text):
+    """GitHub's file objects from `git diff` output: filename, status,
+    additions, deletions, changes and patch (the hunks)."""
+    files = []
+    for chunk in re.split(r"^diff --git ", text, flags=re.M)[1:]:
+        lines = chunk.split("\n")
+        name = lines[0].split(" b/", 1)[-1]
+        status = "modified"
+        if any(x.startswith("new file mode") for x in lines[1:5]):
+            status = "added"
+        elif any(x.startswith("deleted file mode") for x in lines[1:5]):
+            status = "removed"
+        start = next((i for i, x in enumerate(lines)
+                      if x.startswith("@@")), None)
+        f = {"sha": "0" * 40, "filename": name, "status": status,
+             "additions": 0, "deletions": 0, "changes": 0}
+        if start is not None:
+            hunks = [x for x in lines[start:] if x != ""]
+            f["patch"] = "\n".join(hunks)
+            f["additions"] = sum(1 for x in hunks if x.startswith("+"))
+            f["deletions"] = sum(1 for x in hunks if x.startswith("-"))
+            f["changes"] = f["additions"] + f["deletions"]
+        files.append(f)
+    return files
 
 
 def paginate(items, query):
@@ -743,6 +781,14 @@ class Handler(BaseHTTPRequestHandler):
                      else si.app_id, "slug": "prscan",
                      "name": "prscan",
                      "permissions": APP_PERMISSIONS}, None
+        m = re.fullmatch(REPO_RE + r"/pulls/(?P<n>\d+)/files", path)
+        if m and method == "GET":
+            if kind != "token":
+                raise ApiError(401, "Bad credentials")
+            si.require_token(cred, m["repo"], "pull_requests", "read")
+            files = si.pull_files(m["owner"], m["repo"], int(m["n"]))
+            page, n, last, per = paginate(files, query)
+            return 200, page, self.links(path, n, last, per)
         m = re.fullmatch(REPO_RE + r"/check-runs", path)
         if m:
             if method != "POST":
@@ -823,6 +869,10 @@ class Handler(BaseHTTPRequestHandler):
             with si.state.lock:
                 faults = copy.deepcopy(si.state.faults)
             return self.send_json(200, faults)
+        if path == "/_standin/tokens" and method == "GET":
+            with si.state.lock:
+                tokens = sorted(si.state.tokens)
+            return self.send_json(200, tokens)
         ops = github_standin_ops.control(self, method, path, raw)
         if ops is not None:
             return self.send_json(*ops)
