@@ -159,7 +159,8 @@ class Ops:
 
     def installation(self, owner, repo):
         self.bare(owner, repo)
-        inst = self.installations.get("%s/%s" % (owner, repo).lower(), 1)
+        inst = self.installations.get(
+            ("%s/%s" % (owner, repo)).lower(), 1)
         return {"id": inst, "app_id": int(self.si.app_id)
                 if self.si.app_id.isdigit() else self.si.app_id,
                 "account": {"login": owner},
@@ -183,8 +184,12 @@ class Ops:
                            "--points-at", sha, "refs/heads") or "").split()
         head_ref = over.get("head_ref") or (heads[0] if heads else
                                             "pull-%d" % number)
-        base_ref = over.get("base_ref") or self._git(
-            bare, "symbolic-ref", "--short", "HEAD") or "main"
+        # make_repo's bare clones point HEAD at the pull request's
+        # branch: main, when there is one, is the base.
+        base_ref = over.get("base_ref") or (
+            "main" if self._git(bare, "rev-parse", "--verify", "-q",
+                                "refs/heads/main") else
+            self._git(bare, "symbolic-ref", "--short", "HEAD"))
         full = "%s/%s" % (owner, repo)
         side = {"owner": {"login": owner}, "name": repo, "full_name": full}
         return {"number": number, "state": over.get("state", "open"),
@@ -251,8 +256,8 @@ class Ops:
             return 204, None
         if path == "/_standin/installations" and method == "POST":
             with self.lock:
-                self.installations["%s/%s" % (
-                    body["owner"], body["repo"]).lower()] = int(body["id"])
+                key = ("%s/%s" % (body["owner"], body["repo"])).lower()
+                self.installations[key] = int(body["id"])
             return 204, None
         return None
 
@@ -284,5 +289,5 @@ def control(handler, method, path, raw):
         return 400, {"message": "bad JSON"}
     try:
         return ops_for(handler.si).control(method, path, body)
-    except (KeyError, TypeError, ValueError) as e:
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
         return 400, {"message": "bad request: %s" % e}
