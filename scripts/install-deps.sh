@@ -8,6 +8,7 @@ packages=(
 	libmicrohttpd-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
 	libssl-dev libgit2-dev libcmocka-dev
 	redis-server valgrind clang libclang-rt-14-dev
+	flawfinder
 	python3 python3-redis python3-jwt python3-cryptography
 	docker-compose
 )
