@@ -6,7 +6,8 @@
  *    storage:{id}, anything else shaped like them) and keys whose name
  *    holds "owner/repo" (prhead:owner/repo#N); the job ids found are kept;
  * 2. keys whose name holds one of those job ids (checkrun:{id}:{scanner},
- *    its lock, results), delivery:{guid} marks whose value is one, and
+ *    its lock, results), strings whose value is one (delivery:{guid},
+ *    scanned:owner/repo@sha), and
  *    stream entries (worker-*, their :dead streams, github-writes, any
  *    stream) whose fields or job name the target or one of the job ids:
  *    acknowledged in every group, then deleted.
@@ -55,13 +56,24 @@ pg_names(const struct purge *p, const json_t *j)
 	return pg_eq(j, "owner", p->owner) && pg_eq(j, "repo", p->repo);
 }
 
-/* 1 when text[at..at+n) stands alone: after ':' or start, before a
- * separator or the end. */
 static int
-pg_bounded(const char *text, const char *at, size_t n, const char *after)
+pg_name_char(char c, int repo)
 {
-	return (at == text || at[-1] == ':') &&
-	    (at[n] == '\0' || strchr(after, at[n]) != NULL);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' ||
+	    (repo && (c == '.' || c == '_'));
+}
+
+/*
+ * 1 when key[at..at+n) stands alone: no owner-name character before it,
+ * no repository-name character after it ("prhead:o/r#1", "scanned:o/r@",
+ * but not "o/r2" or "xo/r").
+ */
+static int
+pg_bounded(const char *key, const char *at, size_t n)
+{
+	return (at == key || !pg_name_char(at[-1], 0)) &&
+	    !pg_name_char(at[n], 1);
 }
 
 /* 1 when a key's name holds "owner/repo" (or "login/" for a person). */
@@ -79,8 +91,8 @@ pg_key_names(const struct purge *p, const char *key)
 	n = strlen(want);
 	for (at = key; *at != '\0'; at++)
 		if (strncasecmp(at, want, n) == 0 &&
-		    (p->user != NULL ? (at == key || at[-1] == ':') :
-		    pg_bounded(key, at, n, "#:/")))
+		    (p->user != NULL ? at == key || !pg_name_char(at[-1], 0) :
+		    pg_bounded(key, at, n)))
 			return 1;
 	return 0;
 }
@@ -256,7 +268,8 @@ pg_second(struct purge *p, const char *key, const char *type)
 	if (json_object_get(p->gone, key) != NULL)
 		return 0;
 	hit = pg_key_has_job(p, key);
-	if (!hit && strncmp(key, "delivery:", 9) == 0) {
+	/* delivery:{guid} and the like point at a job by its id. */
+	if (!hit && strcmp(type, "string") == 0) {
 		text = pg_get(p, key);
 		hit = pg_job_known(p, text);
 		free(text);

@@ -50,7 +50,8 @@ def run_json(case, args, env):
 def dump(client):
     """Every key of the Redis database with its type and its whole
     content as text (strings, hashes, lists, sets, sorted sets, stream
-    entries with their fields, consumer group and consumer names)."""
+    entries with their fields, consumer group and consumer names, pending
+    entries without their idle times)."""
     out = {}
     for key in client.scan_iter("*"):
         t = client.type(key)
@@ -71,8 +72,10 @@ def dump(client):
                                          client.xinfo_consumers(
                                              key, g["name"])])
                             for g in groups],
-                 "pending": [client.xpending_range(key, g["name"], "-",
-                                                   "+", 10000)
+                 "pending": [[(p["message_id"], p["consumer"],
+                               p["times_delivered"])
+                              for p in client.xpending_range(
+                                  key, g["name"], "-", "+", 10000)]
                              for g in groups]}
         else:
             v = None
