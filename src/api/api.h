@@ -16,6 +16,8 @@
 #define API_MAX_SCANNERS 16
 #define API_DEDUP_TTL (72L * 3600)
 #define API_CALLBACK_SKEW 300
+#define API_WRITES_STREAM "github-writes"
+#define API_RESCAN_ACTION "rescan"
 
 struct api_config {
 	long port;
@@ -35,6 +37,14 @@ struct api_config {
 	long storage_ttl;
 	enum prs_severity fail_on;
 	int error_neutral;
+	char *server_url;		/* GITHUB_SERVER_URL, for links */
+	long write_interval_ms;		/* between writes to an installation */
+	long retry_base_ms;		/* first backoff after a 5xx */
+	long retry_max_ms;		/* longest backoff */
+	long rate_limit_wait_ms;	/* after a rate limit saying nothing */
+	long github_timeout_ms;
+	long max_annotations;
+	int annotate_changed;		/* ANNOTATE=changed */
 	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
 };
 
@@ -42,6 +52,7 @@ struct api_config {
 struct api {
 	struct api_config cfg;
 	struct prs_github *gh;
+	struct api_publisher *publisher;
 };
 
 /* A handler's answer: status and a JSON body (stolen by the server). */
@@ -94,6 +105,20 @@ int api_enqueue(struct api *api, const struct prs_job *job);
 /* fanout.c: POST /fanout, only when ADMIN_TOKEN is set. */
 void api_fanout(struct api *api, const struct api_request *req,
     struct api_reply *reply);
+
+/* publisher.c: the thread that applies github-writes to GitHub. */
+int api_publisher_config(struct api_config *cfg);
+int api_publisher_start(struct api *api);
+/* Stops and joins the thread (at most one GitHub call away); NULL-safe. */
+void api_publisher_stop(struct api *api);
+/* Pipelines (redisAppendCommand) one github-writes entry: one reply. */
+void api_writes_append(redisContext *c, const char *kind, const char *job,
+    const char *scanner, long long inst, const char *at);
+/* The check run's name for a scanner ("KICS"), and back (or NULL). */
+const char *api_check_name(const char *scanner);
+char *api_scanner_of_check(const struct api *api, const char *name);
+/* The current UTC time as 2024-05-01T12:00:00Z. */
+void api_iso_now(char buf[32]);
 
 /* callback.c */
 void api_callback(struct api *api, const struct api_request *req,

@@ -240,7 +240,8 @@ api_config_load(struct api_config *cfg)
 	if (strncmp(cfg->api_url, "https://", 8) != 0 &&
 	    strncmp(cfg->api_url, "http://", 7) != 0)
 		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
-	if (load_scanners(cfg) < 0 || load_policy(cfg) < 0)
+	if (load_scanners(cfg) < 0 || load_policy(cfg) < 0 ||
+	    api_publisher_config(cfg) < 0)
 		return -1;
 	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
 		return -1;
@@ -262,6 +263,7 @@ api_config_dispose(struct api_config *cfg)
 		prs_secret_wipe(cfg->private_key, cfg->private_key_len);
 	free(cfg->private_key);
 	free(cfg->api_url);
+	free(cfg->server_url);
 	prs_secret_free(cfg->callback_secret);
 	prs_secret_free(cfg->admin_token);
 	memset(cfg, 0, sizeof(*cfg));

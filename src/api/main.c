@@ -48,8 +48,15 @@ main(void)
 		goto out;
 	}
 	api_observe_init(&api);
+	if (api_publisher_start(&api) < 0) {
+		prs_log(PRS_LOG_FATAL, "cannot start", "reason=\"%s\"",
+		    prs_error_last());
+		rc = 1;
+		goto out;
+	}
 	rc = api_server_run(&api);
 out:
+	api_publisher_stop(&api);
 	prs_github_free(api.gh);
 	api_config_dispose(&api.cfg);
 	curl_global_cleanup();

@@ -209,23 +209,48 @@ reply_ok(const redisReply *r)
 	return r != NULL && r->type != REDIS_REPLY_ERROR;
 }
 
-/* Queues the commands of one job between MULTI and EXEC; their count. */
+/*
+ * Queues the commands of one job between MULTI and EXEC; their count.
+ * Each scanner gets its stream entry and a github-writes entry that
+ * creates its check run queued.  set_head: the pull request's latest
+ * head becomes this job's (not for a re-run of an older commit).
+ */
 static size_t
-append_job(redisContext *c, const struct api *api, const struct prs_job *job,
-    const char *rec)
+append_scans(redisContext *c, const struct api *api, const struct prs_job *job,
+    const char *rec, int set_head, char *const *scanners, size_t nscanners)
 {
-	size_t i;
+	char now[32];
+	size_t i, n = 2;
 
+	api_iso_now(now);
 	redisAppendCommand(c, "SET storage:%s %s EX %ld", job->id, rec,
 	    api->cfg.storage_ttl);
+	/* The commit was scanned: check_suite "requested" skips it. */
+	redisAppendCommand(c, "SET scanned:%s/%s@%s %s EX %ld", job->owner,
+	    job->repo, job->head_sha, job->id, api->cfg.storage_ttl);
 	/* The latest head: workers drop scans of older ones. */
-	redisAppendCommand(c, "SET prhead:%s/%s#%ld %s EX %ld", job->owner,
-	    job->repo, job->pr_number, job->head_sha, api->cfg.storage_ttl);
-	for (i = 0; i < api->cfg.nscanners; i++)
+	if (set_head && job->pr_number > 0) {
+		redisAppendCommand(c, "SET prhead:%s/%s#%ld %s EX %ld",
+		    job->owner, job->repo, job->pr_number, job->head_sha,
+		    api->cfg.storage_ttl);
+		n++;
+	}
+	for (i = 0; i < nscanners; i++) {
 		redisAppendCommand(c, "XADD worker-%s MAXLEN ~ %ld * job_id %s "
-		    "job %s", api->cfg.scanners[i], api->cfg.stream_maxlen,
-		    job->id, rec);
-	return api->cfg.nscanners + 2;
+		    "job %s", scanners[i], api->cfg.stream_maxlen, job->id,
+		    rec);
+		api_writes_append(c, "create", job->id, scanners[i],
+		    job->installation, now);
+	}
+	return n + 2 * nscanners;
+}
+
+static size_t
+append_job(redisContext *c, const struct api *api, const struct prs_job *job,
+    const char *rec, int set_head)
+{
+	return append_scans(c, api, job, rec, set_head, api->cfg.scanners,
+	    api->cfg.nscanners);
 }
 
 /* Reads n replies; the last one stays in *last.  0 or -1. */
@@ -297,7 +322,7 @@ static size_t
 append_job_cb(redisContext *c, const struct api *api, const void *job,
     const char *rec)
 {
-	return append_job(c, api, job, rec);
+	return append_job(c, api, job, rec, 1);
 }
 
 /*
@@ -455,6 +480,202 @@ handle_pull_request(struct api *api, struct api_reply *reply,
 	queue_scan(api, reply, d, root);
 }
 
+/* -- re-runs: check_run and check_suite ------------------------------ */
+
+/* What a re-run scans: a job and the scanners to run on it. */
+struct rerun {
+	struct prs_job *job;
+	char *scanners[API_MAX_SCANNERS];
+	size_t n;
+};
+
+static size_t
+append_rerun(redisContext *c, const struct api *api, const void *arg,
+    const char *rec)
+{
+	const struct rerun *rr = arg;
+
+	return append_scans(c, api, rr->job, rec, 0, rr->scanners, rr->n);
+}
+
+/*
+ * The job of a re-run from the repository, the commit and the first
+ * pull request listed (none for a branch without one: pr_number 0, and
+ * head_ref the branch).  NULL with why filled on failure.
+ */
+static struct prs_job *
+job_from_rerun(json_t *root, const char *delivery, const char *suite,
+    char *why, size_t n)
+{
+	char path[64];
+	json_t *s = jpath(root, suite), *pr, *rec;
+	struct prs_job *job = NULL;
+	const char *branch, *base = jstr(root, "repository.default_branch");
+	char id[33];
+
+	snprintf(path, sizeof(path), "%s.check_suite.head_branch", suite);
+	branch = strcmp(suite, "check_run") == 0 ? jstr(root, path) :
+	    json_string_value(json_object_get(s, "head_branch"));
+	pr = json_array_get(json_object_get(s, "pull_requests"), 0);
+	if (prs_job_new_id(id) < 0) {
+		snprintf(why, n, "cannot make a job id");
+		return NULL;
+	}
+	if (pr != NULL) {
+		branch = jstr(pr, "head.ref");
+		base = jstr(pr, "base.ref");
+	}
+	rec = json_pack("{s:s,s:s,s:I,s:s?,s:s?,s:I,s:s?,s:s?,s:s?,s:s?}",
+	    "job_id", id, "delivery_id", delivery, "installation_id",
+	    json_integer_value(jpath(root, "installation.id")), "owner",
+	    jstr(root, "repository.owner.login"), "repo",
+	    jstr(root, "repository.name"), "pr_number",
+	    json_integer_value(json_object_get(pr, "number")), "head_sha",
+	    json_string_value(json_object_get(s, "head_sha")), "head_ref",
+	    branch != NULL ? branch : base, "base_ref", base, "clone_url",
+	    jstr(root, "repository.clone_url"));
+	if (rec == NULL || prs_job_from_json(rec, &job) < 0)
+		snprintf(why, n, "invalid %s payload: %s", suite, rec == NULL ?
+		    "a field is missing" : prs_error_last());
+	json_decref(rec);
+	return job;
+}
+
+/* 1 when the commit was scanned already, 0 if not, -1 on failure. */
+static int
+already_scanned(struct api *api, const struct prs_job *job)
+{
+	redisContext *c = api_redis(api);
+	redisReply *r = c != NULL ? redisCommand(c, "EXISTS scanned:%s/%s@%s",
+	    job->owner, job->repo, job->head_sha) : NULL;
+	int rc = r != NULL && r->type == REDIS_REPLY_INTEGER ?
+	    r->integer != 0 : -1;
+
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+queue_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
+    struct rerun *rr)
+{
+	json_t *names = json_array();
+	json_t *j = prs_job_to_json(rr->job);
+	char *rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t i;
+	int rc = rec == NULL ? prs_error_set("out of memory") :
+	    write_delivery(api, d->id, rr->job->id, append_rerun, rr, rec);
+
+	if (rc < 0) {
+		reply_redis_down(reply, d, prs_error_last());
+	} else if (rc == 0) {
+		reply_duplicate(reply, d);
+	} else {
+		for (i = 0; i < rr->n; i++)
+			json_array_append_new(names, json_string(
+			    rr->scanners[i]));
+		prs_info("re-run queued", "delivery=%s event=%s action=%s "
+		    "job=%s repo=%s/%s sha=%s pr=%ld scanners=%zu", d->id,
+		    d->event, d->action, rr->job->id, rr->job->owner,
+		    rr->job->repo, rr->job->head_sha, rr->job->pr_number,
+		    rr->n);
+		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:O}",
+		    "status", "queued", "delivery", d->id, "job_id",
+		    rr->job->id, "scanners", names));
+	}
+	json_decref(names);
+	free(rec);
+	json_decref(j);
+}
+
+/* The one scanner a check_run event names, or NULL after a reply. */
+static char *
+rerun_scanner(struct api *api, struct api_reply *reply, struct delivery *d,
+    json_t *root)
+{
+	const char *ident;
+	char *scanner;
+	json_t *app = jpath(root, "check_run.app.id");
+	char own[32];
+
+	snprintf(own, sizeof(own), "%lld", (long long)json_integer_value(app));
+	if (json_is_integer(app) && strcmp(own, api->cfg.app_id) != 0) {
+		finish_ignored(api, reply, d, "another App's check run");
+		return NULL;
+	}
+	ident = jstr(root, "requested_action.identifier");
+	if (strcmp(d->action, "requested_action") == 0 && (ident == NULL ||
+	    strcmp(ident, API_RESCAN_ACTION) != 0)) {
+		finish_ignored(api, reply, d, "not the Re-scan action");
+		return NULL;
+	}
+	scanner = api_scanner_of_check(api, jstr(root, "check_run.name"));
+	if (scanner == NULL)
+		finish_ignored(api, reply, d, "not a check run of SCANNERS");
+	return scanner;
+}
+
+/* check_run rerequested and requested_action, check_suite re-runs. */
+static void
+handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
+    json_t *root)
+{
+	int suite = strcmp(d->event, "check_suite") == 0;
+	struct rerun rr = { NULL, { NULL }, 0 };
+	char *one = NULL;
+	char why[256];
+	int seen;
+
+	d->action = jstr(root, "action");
+	if (d->action == NULL || (suite ? strcmp(d->action, "requested") != 0 &&
+	    strcmp(d->action, "rerequested") != 0 : strcmp(d->action,
+	    "rerequested") != 0 && strcmp(d->action, "requested_action") != 0)) {
+		snprintf(why, sizeof(why), "action %.64s is not scanned",
+		    d->action != NULL ? d->action : "(none)");
+		finish_ignored(api, reply, d, why);
+		return;
+	}
+	if (!json_is_integer(jpath(root, "installation.id")) ||
+	    json_integer_value(jpath(root, "installation.id")) < 1) {
+		finish_ignored(api, reply, d, "no installation.id: the "
+		    "delivery did not come to a GitHub App installation");
+		return;
+	}
+	if (suite && strcmp(d->action, "requested") == 0 &&
+	    json_array_size(jpath(root, "check_suite.pull_requests")) > 0) {
+		finish_ignored(api, reply, d, "a pull request's suite: its "
+		    "pull_request event scans it");
+		return;
+	}
+	if (!suite && (one = rerun_scanner(api, reply, d, root)) == NULL)
+		return;
+	rr.job = job_from_rerun(root, d->id, suite ? "check_suite" :
+	    "check_run", why, sizeof(why));
+	if (rr.job == NULL) {
+		prs_info("delivery rejected", "delivery=%s event=%s "
+		    "reason=\"%s\"", d->id, d->event, why);
+		api_reply_error(reply, 400, "%s", why);
+		return;
+	}
+	seen = suite && strcmp(d->action, "requested") == 0 ?
+	    already_scanned(api, rr.job) : 0;
+	if (seen != 0) {
+		if (seen < 0)
+			reply_redis_down(reply, d, "redis unavailable");
+		else
+			finish_ignored(api, reply, d, "commit already scanned");
+		prs_job_free(rr.job);
+		return;
+	}
+	if (one != NULL)
+		rr.scanners[rr.n++] = one;
+	else
+		for (; rr.n < api->cfg.nscanners; rr.n++)
+			rr.scanners[rr.n] = api->cfg.scanners[rr.n];
+	queue_rerun(api, reply, d, &rr);
+	prs_job_free(rr.job);
+}
+
 static void
 describe_repo(struct delivery *d, json_t *root)
 {
@@ -503,6 +724,9 @@ api_webhook(struct api *api, const struct api_request *req,
 		api_reply_set(reply, 200, json_pack("{s:s}", "status", "pong"));
 	} else if (strcmp(d.event, "pull_request") == 0) {
 		handle_pull_request(api, reply, &d, root);
+	} else if (strcmp(d.event, "check_run") == 0 ||
+	    strcmp(d.event, "check_suite") == 0) {
+		handle_rerun(api, reply, &d, root);
 	} else {
 		snprintf(why, sizeof(why), "event %s is not handled", d.event);
 		finish_ignored(api, reply, &d, why);

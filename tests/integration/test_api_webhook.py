@@ -45,7 +45,12 @@ class Webhook(harness.Case):
                                           installation=99, **kw)
 
     def keys(self):
-        return sorted(self.r.keys("*"))
+        # The publisher's lease and its stream (empty until something is
+        # queued) exist from the API's start.
+        keys = [k for k in self.r.keys("*") if k != "lock:publisher"]
+        if "github-writes" in keys and self.r.xlen("github-writes") == 0:
+            keys.remove("github-writes")
+        return sorted(keys)
 
     def test_pull_request_opened_queues_one_job_per_scanner(self):
         status, body = self.post(self.event(), delivery="d-1-aaaa")
