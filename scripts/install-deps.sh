@@ -9,9 +9,12 @@ packages=(
 	libssl-dev libgit2-dev libcmocka-dev
 	redis-server valgrind clang libclang-rt-14-dev
 	flawfinder
-	python3 python3-redis python3-jwt python3-cryptography
+	python3 python3-redis python3-jwt python3-cryptography python3-yaml
 	docker-compose
 )
+# `kubectl kustomize` renders deploy/kubernetes in the tests: Debian's
+# kubernetes-client when no kubectl is installed (any kubectl will do).
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
 missing=()
 for p in "${packages[@]}"; do
