@@ -62,6 +62,16 @@ int prs_github_pull_files(struct prs_github *gh, long long inst,
     const char *owner, const char *repo, long number, size_t max_files,
     json_t **files);
 
+/*
+ * Looks among the check runs of sha (GET .../commits/{sha}/check-runs,
+ * the first 100 named name) for the one whose external_id is external_id:
+ * *id its id.  Used after a create got no answer, as it may have been
+ * made all the same.  Returns 0, PRS_ENOTFOUND, PRS_ERETRY or -1.
+ */
+int prs_github_checkrun_find(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, const char *sha, const char *name,
+    const char *external_id, long long *id);
+
 /* Milliseconds a request may take before it counts as no answer. */
 void prs_github_set_timeout(struct prs_github *gh, long timeout_ms);
 

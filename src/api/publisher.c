@@ -85,6 +85,7 @@ struct pub_entry {
 	char key[96];		/* checkrun:{job}:{scanner} */
 	long long check_id;
 	long long sent;
+	int creating;		/* a create was sent, maybe made */
 	int started;
 	int done;
 };
@@ -337,6 +338,8 @@ entry_load(struct api_publisher *p, redisContext *c, struct pub_entry *e)
 			e->sent = strtoll(v, NULL, 10);
 		else if (strcmp(k, "started") == 0)
 			e->started = 1;
+		else if (strcmp(k, "creating") == 0)
+			e->creating = 1;
 		else if (strcmp(k, "done") == 0)
 			e->done = 1;
 	}
@@ -366,6 +369,29 @@ entry_save(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 
 /* -- check runs ---------------------------------------------------- */
 
+/*
+ * After a create that got no answer: the run it may have made, found by
+ * its external_id.  0 (e->check_id set), PRS_ENOTFOUND, PUB_WAIT or
+ * PUB_DONE (GitHub refused the lookup).
+ */
+static int
+adopt_created(struct api_publisher *p, struct pub_entry *e,
+    struct pub_inst *st)
+{
+	const struct prs_job *job = e->job;
+	int rc = prs_github_checkrun_find(p->gh, job->installation,
+	    job->owner, job->repo, job->head_sha, api_check_name(e->scanner),
+	    job->id, &e->check_id);
+
+	if (rc == PRS_ENOTFOUND)
+		return rc;
+	rc = inst_after_call(p, st, e, rc, "find");
+	if (rc == 0)
+		prs_info("check run found", "job=%s scanner=%s check_run=%lld",
+		    job->id, e->scanner, e->check_id);
+	return rc == PUB_WAIT ? PUB_WAIT : rc < 0 ? PUB_DONE : 0;
+}
+
 /* Creates the check run: queued, or in_progress for a later entry. */
 static int
 step_create(struct api_publisher *p, redisContext *c, struct pub_entry *e,
@@ -375,6 +401,17 @@ step_create(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 	json_t *body;
 	int rc;
 
+	if (e->creating) {
+		rc = adopt_created(p, e, st);
+		if (rc == 0)
+			return entry_save(p, c, e, "id", e->check_id) < 0 ? -1 :
+			    PUB_MORE;
+		if (rc != PRS_ENOTFOUND)
+			return rc;
+	}
+	/* Marked first: a create that gets no answer may still be made. */
+	if (entry_save(p, c, e, "creating", 1) < 0)
+		return -1;
 	body = json_pack("{s:s,s:s,s:s,s:s}", "name",
 	    api_check_name(e->scanner), "head_sha", job->head_sha, "status",
 	    in_progress ? "in_progress" : "queued", "external_id", job->id);

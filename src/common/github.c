@@ -841,3 +841,60 @@ int prs_github_pull_files(struct prs_github *gh, long long inst,
 	*files = all;
 	return 0;
 }
+
+/* The id of the run in answer whose external_id is ext, or 0. */
+static long long gh_run_with(const json_t *answer, const char *name,
+    const char *ext)
+{
+	const json_t *runs = json_object_get(answer, "check_runs");
+	const json_t *r;
+	const char *v, *n;
+	size_t i;
+
+	json_array_foreach(runs, i, r) {
+		v = json_string_value(json_object_get(r, "external_id"));
+		n = json_string_value(json_object_get(r, "name"));
+		if (v != NULL && n != NULL && strcmp(v, ext) == 0 &&
+		    strcmp(n, name) == 0 &&
+		    json_is_integer(json_object_get(r, "id")))
+			return json_integer_value(json_object_get(r, "id"));
+	}
+	return 0;
+}
+
+int prs_github_checkrun_find(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, const char *sha, const char *name,
+    const char *external_id, long long *id)
+{
+	struct gh_call c = { .method = "GET" };
+	char *ename = curl_easy_escape(NULL, name, 0);
+	char *suffix = NULL;
+	char *route = NULL;
+	size_t n;
+	int rc = -1;
+
+	*id = 0;
+	n = strlen(sha) + (ename != NULL ? strlen(ename) : 0) + 80;
+	suffix = ename != NULL ? malloc(n) : NULL;
+	if (suffix == NULL) {
+		prs_error_set("GitHub: out of memory");
+		goto out;
+	}
+	snprintf(suffix, n, "/commits/%s/check-runs?check_name=%s"
+	    "&filter=all&per_page=100", sha, ename);
+	route = gh_repo_route(owner, repo, suffix);
+	if (route == NULL)
+		goto out;
+	c.route = route;
+	rc = gh_send_as_installation(gh, inst, &c);
+	if (rc == 0) {
+		*id = gh_run_with(c.answer, name, external_id);
+		rc = *id != 0 ? 0 : PRS_ENOTFOUND;
+	}
+out:
+	json_decref(c.answer);
+	curl_free(ename);
+	free(suffix);
+	free(route);
+	return rc;
+}
