@@ -345,6 +345,45 @@ static void test_refusals_reported(void **state)
 	json_decref(body);
 }
 
+/* Retry-After and the remaining calls reach the caller. */
+static void test_wait_hints(void **state)
+{
+	struct fixture *f = *state;
+	struct prs_github_wait w;
+	json_t *body = cr_body();
+
+	f->fake.cr_status = 429;
+	f->fake.cr_body = "{\"message\":\"slow down\"}";
+	f->fake.hdr[0] = "Retry-After";
+	f->fake.hdr[1] = "7";
+	assert_int_equal(prs_github_checkrun_update(f->gh, 7, "octo",
+	    "hello", 1, body), PRS_ERETRY);
+	prs_github_last_wait(&w);
+	assert_int_equal(w.status, 429);
+	assert_true(w.rate_limited);
+	assert_int_equal(w.retry_ms, 7000);
+
+	f->fake.cr_status = 403;
+	f->fake.hdr[0] = "X-RateLimit-Remaining";
+	f->fake.hdr[1] = "0";
+	assert_int_equal(prs_github_checkrun_update(f->gh, 7, "octo",
+	    "hello", 1, body), PRS_ERETRY);
+	prs_github_last_wait(&w);
+	assert_true(w.rate_limited);
+	assert_int_equal(w.remaining, 0);
+	/* No reset sent: the caller picks its own wait. */
+	assert_int_equal(w.retry_ms, -1);
+
+	f->fake.cr_status = 503;
+	f->fake.hdr[0] = NULL;
+	assert_int_equal(prs_github_checkrun_update(f->gh, 7, "octo",
+	    "hello", 1, body), PRS_ERETRY);
+	prs_github_last_wait(&w);
+	assert_false(w.rate_limited);
+	assert_int_equal(w.retry_ms, -1);
+	json_decref(body);
+}
+
 static void test_no_answer_is_retry(void **state)
 {
 	struct fixture *f = *state;
@@ -374,6 +413,8 @@ int main(void)
 		    test_stale_token_minted_again_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_reported,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_hints, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_answer_is_retry,
 		    setup, teardown),
 	};
