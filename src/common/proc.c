@@ -68,6 +68,7 @@ struct prs_proc_child {
 	int max_fd;
 	int limit_res[PRS_PROC_NLIMITS];	/* RLIMIT_* */
 	struct rlimit limits[PRS_PROC_NLIMITS];
+	struct rlimit soft_only[PRS_PROC_NLIMITS];	/* hard unchanged */
 };
 
 static char *const prs_proc_empty_env[] = { NULL };
@@ -186,11 +187,15 @@ prs_proc_child_close_from(int from, int max_fd)
 		close(fd);
 }
 
-/* A limit of want (0: def), never above the worker's own hard limit. */
+/*
+ * A limit of want (0: def), never above the worker's own hard limit;
+ * *soft_only is the same soft limit with the hard one left as it is.
+ */
 static struct rlimit
-prs_proc_limit(int res, long long want, long long def, long long hard_extra)
+prs_proc_limit(int res, long long want, long long def, long long hard_extra,
+    struct rlimit *soft_only)
 {
-	struct rlimit cur, lim;
+	struct rlimit cur = { RLIM_INFINITY, RLIM_INFINITY }, lim;
 	rlim_t soft, hard;
 
 	if (want <= 0)
@@ -205,6 +210,8 @@ prs_proc_limit(int res, long long want, long long def, long long hard_extra)
 	}
 	lim.rlim_cur = soft;
 	lim.rlim_max = hard;
+	soft_only->rlim_cur = soft;
+	soft_only->rlim_max = cur.rlim_max;
 	return lim;
 }
 
@@ -221,17 +228,19 @@ prs_proc_limits(struct prs_proc_child *c, const struct prs_proc_opts *opts)
 	    PRS_PROC_GRACE_S;
 	c->limit_res[0] = RLIMIT_CORE;
 	c->limits[0] = (struct rlimit){ 0, 0 };
+	c->soft_only[0] = c->limits[0];
 	c->limit_res[1] = RLIMIT_CPU;
-	c->limits[1] = prs_proc_limit(RLIMIT_CPU, cpu, cpu, PRS_PROC_GRACE_S);
+	c->limits[1] = prs_proc_limit(RLIMIT_CPU, cpu, cpu, PRS_PROC_GRACE_S,
+	    &c->soft_only[1]);
 	c->limit_res[2] = RLIMIT_DATA;
 	c->limits[2] = prs_proc_limit(RLIMIT_DATA, opts->max_memory,
-	    PRS_PROC_DEFAULT_MEMORY, 0);
+	    PRS_PROC_DEFAULT_MEMORY, 0, &c->soft_only[2]);
 	c->limit_res[3] = RLIMIT_FSIZE;
 	c->limits[3] = prs_proc_limit(RLIMIT_FSIZE, opts->max_output,
-	    PRS_PROC_DEFAULT_OUTPUT, 0);
+	    PRS_PROC_DEFAULT_OUTPUT, 0, &c->soft_only[3]);
 	c->limit_res[4] = RLIMIT_NOFILE;
 	c->limits[4] = prs_proc_limit(RLIMIT_NOFILE, opts->max_files,
-	    PRS_PROC_DEFAULT_FILES, 0);
+	    PRS_PROC_DEFAULT_FILES, 0, &c->soft_only[4]);
 }
 
 /* Runs in the child: async-signal-safe calls only, never returns. */
@@ -258,8 +267,14 @@ prs_proc_child_run(const struct prs_proc_child *c)
 
 	if (c->cwd != NULL && chdir(c->cwd) < 0)
 		prs_proc_child_fail(report, PRS_PROC_STEP_CHDIR);
+	/*
+	 * Lowering a hard limit never fails on Linux, but emulators such as
+	 * valgrind refuse to change RLIMIT_NOFILE's: then the soft one only.
+	 */
 	for (i = 0; i < PRS_PROC_NLIMITS; i++)
-		if (setrlimit(c->limit_res[i], &c->limits[i]) < 0)
+		if (setrlimit(c->limit_res[i], &c->limits[i]) < 0 &&
+		    (errno != EPERM ||
+		    setrlimit(c->limit_res[i], &c->soft_only[i]) < 0))
 			prs_proc_child_fail(report, PRS_PROC_STEP_LIMITS);
 
 	execve(c->path, c->argv, c->envp);

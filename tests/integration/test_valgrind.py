@@ -97,6 +97,9 @@ class Valgrind(harness.Case):
         runs = harness.wait_until(completed, 45,
                                   what="the KICS check run to complete")
         self.assertEqual(runs[0]["conclusion"], "failure")
+        # The scan ran (a scan error would fail the check run too).
+        self.assertGreater(len(github.annotations(OWNER, REPO,
+                                                  runs[0]["id"])), 0)
         self.assert_clean_exit(worker)
         self.assert_clean_exit(api)
 
