@@ -209,11 +209,12 @@ for name, (prps, pp99, prss) in peers.items():
     if not prps:
         continue
     prps, pp99, prss = float(prps), float(pp99), float(prss)
-    print("prscan/%s: rate %.1fx, p99 %.1fx lower, peak RSS %.2fx" % (
-        name, rps / prps if prps else 0, pp99 / p99 if p99 > 0 else 0,
-        rss / prss if prss else 0))
+    print("prscan/%s: rate %.2fx, p99 %.2fx, peak RSS %.2fx (a rate "
+          "above 1 and the others below 1 favour prscan)" % (
+              name, rps / prps if prps else 0, p99 / pp99 if pp99 else 0,
+              rss / prss if prss else 0))
 if ceiling:
-    print("prscan's rate is %.1f%% of the XADD ceiling (one request is 8 "
+    print("prscan's rate is %.1f%% of the XADD ceiling (one request is 9 "
           "Redis commands in 2 round trips)" % (100 * rps / ceiling))
 print()
 print("targets:")

@@ -182,22 +182,24 @@ def step_name(c):
     return "%s %s" % (c["method"], path)
 
 
-def timeline(p, accepted, t, scans):
+def timeline(p, accepted, sent, t, scans):
     """Median time of each step after the 202, over jobs run one at a
-    time (every call between a 202 and its completion is that job's)."""
+    time (every call between a delivery's POST and its completion is that
+    job's; a worker can start before the 202 reaches the client, so a
+    step may come out at 0 or below)."""
     calls = p.github.calls()
     steps = {}
     for job, t202 in accepted.items():
-        end = t[job][1]
+        start, end = sent[job], t[job][1]
         seen = {}
         for c in calls:
-            if t202 <= c["time"] <= end:
+            if start <= c["time"] <= end:
                 name = step_name(c)
                 if name in seen:
                     name += " (again)"
                 seen[name] = c["time"] - t202
         for a, b in scans:
-            if t202 <= a and b <= end:
+            if start <= a and b <= end:
                 seen["scanner started"] = a - t202
                 seen["scanner exited"] = b - t202
         for name, dt in seen.items():
@@ -211,11 +213,13 @@ def one_at_a_time(n):
     try:
         p = pipeline(case, 1)
         sha = p.base_sha
-        accepted = {}
+        accepted, sent = {}, {}
         for pr in range(1, n + 1):
             p.set_pr(pr, sha)
+            before = time.time()
             job = p.deliver(pr, sha)
             accepted[job] = time.time()
+            sent[job] = before
             harness.wait_until(lambda: drained(p), 30, interval=0.005,
                                what="job %d to complete" % pr)
         check_conclusions(p, sha, n)
@@ -225,7 +229,7 @@ def one_at_a_time(n):
         scan = [b - a for a, b in scans]
         return {"n": n, "e2e": e2e, "scan": scan,
                 "service": [c - s for s, c in t.values() if s],
-                "timeline": timeline(p, accepted, t, scans)}
+                "timeline": timeline(p, accepted, sent, t, scans)}
     finally:
         case.close()
 

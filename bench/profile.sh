@@ -22,7 +22,7 @@ TOP=${TOP:-25}
 BODY=$REPO_ROOT/scripts/fixtures/pr-opened.json
 LUA=$BENCH_DIR/wrk-webhook.lua
 
-bench_need wrk openssl
+bench_need wrk openssl gcc pkg-config
 case $PROFILER in
 perf) bench_need perf ;;
 callgrind) bench_need valgrind callgrind_annotate ;;
@@ -83,15 +83,36 @@ if [ "$PROFILER" = perf ]; then
 	echo "top $TOP functions by self time (perf, all threads):"
 	perf report -i "$BENCH_TMP/perf.data" --no-children --sort dso,symbol \
 		--stdio -g none --percent-limit 0.5 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -n "$TOP"
+		grep -v '^#' | grep -v '^$' | sed -n "1,${TOP}p"
 	echo
 	echo "by library (self time):"
 	perf report -i "$BENCH_TMP/perf.data" --no-children --sort dso \
 		--stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
-		head -n 12
+		sed -n 1,12p
 else
 	bench_stop "$PRSCAN_PID"
 	echo "top $TOP functions by self cost (callgrind, Ir):"
 	callgrind_annotate "$BENCH_TMP/callgrind.out" 2>/dev/null |
-		sed -n '/^Ir/,$p' | head -n "$((TOP + 2))"
+		sed -n '/^Ir/,$p' | sed -n "1,$((TOP + 2))p"
+fi
+
+# The payload's parse and signature check alone, and the peers' parsers.
+echo
+echo "cost of one payload ($(stat -c %s "$BODY") bytes), outside any server:"
+if gcc -O2 -std=c11 "$BENCH_DIR/parse_cost.c" -o "$BENCH_TMP/parse_cost" \
+	$(pkg-config --cflags --libs jansson openssl); then
+	"$BENCH_TMP/parse_cost" "$BODY" 2000
+fi
+$PY -c 'import json, sys, timeit
+b = open(sys.argv[1], "rb").read()
+n = 2000
+print("Python json.loads (the FastAPI peer): %.0f us" %
+      (timeit.timeit(lambda: json.loads(b), number=n) / n * 1e6))' "$BODY"
+if command -v node >/dev/null; then
+	node -e 'const b = require("fs").readFileSync(process.argv[1], "utf8");
+for (let i = 0; i < 2000; i++) JSON.parse(b);
+const t = process.hrtime.bigint(); const n = 5000;
+for (let i = 0; i < n; i++) JSON.parse(b);
+console.log("Node JSON.parse (the Probot peer): " +
+	Math.round(Number(process.hrtime.bigint() - t) / n / 1000) + " us");' "$BODY"
 fi
