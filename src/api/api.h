@@ -32,6 +32,7 @@ struct api_config {
 	char *callback_secret;
 	char *scanners[API_MAX_SCANNERS];
 	size_t nscanners;
+	char *check_names[API_MAX_SCANNERS];	/* CHECK_NAMES, or NULL */
 	long stream_maxlen;
 	long max_inflight;		/* bytes of bodies being read, all */
 	long storage_ttl;
@@ -75,6 +76,8 @@ struct api_request {
 /* config.c */
 int api_config_load(struct api_config *cfg);
 void api_config_dispose(struct api_config *cfg);
+/* The check run's name that CHECK_NAMES gives scanner, or NULL. */
+const char *api_config_check_name(const char *scanner);
 
 /* reply helpers, server.c */
 void api_reply_set(struct api_reply *r, unsigned int status, json_t *body);

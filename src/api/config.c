@@ -188,6 +188,86 @@ out:
 	return rc;
 }
 
+/* The configuration CHECK_NAMES was read into, for api_check_name(). */
+static const struct api_config *named_cfg;
+
+const char *
+api_config_check_name(const char *scanner)
+{
+	size_t i;
+
+	for (i = 0; named_cfg != NULL && i < named_cfg->nscanners; i++)
+		if (strcmp(named_cfg->scanners[i], scanner) == 0)
+			return named_cfg->check_names[i];
+	return NULL;
+}
+
+/* One "scanner=Check name" of CHECK_NAMES into cfg->check_names. */
+static int
+check_name_set(struct api_config *cfg, char *item)
+{
+	char *eq = strchr(item, '='), *name;
+	size_t i, n;
+
+	if (eq == NULL)
+		return prs_error_set("CHECK_NAMES: '%.40s' is not "
+		    "scanner=Name", item);
+	for (n = (size_t)(eq - item); n > 0 && item[n - 1] == ' '; n--)
+		;
+	item[n] = '\0';
+	name = eq + 1 + strspn(eq + 1, " \t");
+	for (i = 0; i < cfg->nscanners; i++)
+		if (strcmp(cfg->scanners[i], item) == 0)
+			break;
+	if (i == cfg->nscanners)
+		return prs_error_set("CHECK_NAMES: '%.40s' is not in SCANNERS",
+		    item);
+	if (cfg->check_names[i] != NULL)
+		return prs_error_set("CHECK_NAMES: '%s' is named twice", item);
+	for (n = 0; name[n] != '\0'; n++)
+		if ((unsigned char)name[n] < 0x20 || name[n] == 0x7f)
+			break;
+	if (n == 0 || name[n] != '\0' || n > 100)
+		return prs_error_set("CHECK_NAMES: the name of '%s' must be 1 "
+		    "to 100 printable characters", item);
+	cfg->check_names[i] = strdup(name);
+	return cfg->check_names[i] == NULL ? prs_error_set("out of memory") :
+	    0;
+}
+
+/* CHECK_NAMES: "flawfinder=Flawfinder,gitleaks=Gitleaks"; unique names. */
+static int
+load_check_names(struct api_config *cfg)
+{
+	char *v = NULL, *items[API_MAX_SCANNERS] = { NULL };
+	size_t i, k, n = 0;
+	int rc = -1;
+
+	prs_env_string("CHECK_NAMES", "", &v);
+	if (v == NULL || (*v != '\0' && split_list("CHECK_NAMES", v, items,
+	    API_MAX_SCANNERS, &n) < 0))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (check_name_set(cfg, items[i]) < 0)
+			goto out;
+	named_cfg = cfg;
+	for (i = 0; i < cfg->nscanners; i++)
+		for (k = 0; k < i; k++)
+			if (strcmp(api_check_name(cfg->scanners[i]),
+			    api_check_name(cfg->scanners[k])) == 0) {
+				prs_error_set("CHECK_NAMES: '%s' and '%s' "
+				    "would share one check run", cfg->scanners[k],
+				    cfg->scanners[i]);
+				goto out;
+			}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(items[i]);
+	free(v);
+	return rc;
+}
+
 static int
 load_policy(struct api_config *cfg)
 {
@@ -240,7 +320,8 @@ api_config_load(struct api_config *cfg)
 	if (strncmp(cfg->api_url, "https://", 8) != 0 &&
 	    strncmp(cfg->api_url, "http://", 7) != 0)
 		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
-	if (load_scanners(cfg) < 0 || load_policy(cfg) < 0 ||
+	if (load_scanners(cfg) < 0 || load_check_names(cfg) < 0 ||
+	    load_policy(cfg) < 0 ||
 	    api_publisher_config(cfg) < 0)
 		return -1;
 	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
@@ -256,8 +337,12 @@ api_config_dispose(struct api_config *cfg)
 	prs_redis_config_dispose(&cfg->redis);
 	for (i = 0; i < cfg->nsecrets; i++)
 		prs_secret_free(cfg->webhook_secrets[i]);
-	for (i = 0; i < cfg->nscanners; i++)
+	if (named_cfg == cfg)
+		named_cfg = NULL;
+	for (i = 0; i < cfg->nscanners; i++) {
 		free(cfg->scanners[i]);
+		free(cfg->check_names[i]);
+	}
 	free(cfg->app_id);
 	if (cfg->private_key != NULL)
 		prs_secret_wipe(cfg->private_key, cfg->private_key_len);

@@ -108,8 +108,11 @@ static const struct {
 const char *
 api_check_name(const char *scanner)
 {
+	const char *named = api_config_check_name(scanner);
 	size_t i;
 
+	if (named != NULL)
+		return named;
 	for (i = 0; i < sizeof(check_names) / sizeof(*check_names); i++)
 		if (strcmp(check_names[i].scanner, scanner) == 0)
 			return check_names[i].check;
@@ -923,6 +926,9 @@ pub_main(void *arg)
 			steps = pass(p, c, steps > 0 ? 0 : idle_wait(p));
 		else
 			steps = -1;
+		/* The stream may be gone (a Redis without persistence). */
+		if (steps < 0)
+			p->group_ready = 0;
 		if (steps < 0 && c != NULL && c->err != 0)
 			api_redis_drop();
 		if (held != 1 || steps < 0)
