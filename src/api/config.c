@@ -235,12 +235,32 @@ check_name_set(struct api_config *cfg, char *item)
 	    0;
 }
 
+/* Two scanners reporting into one check run would overwrite each other. */
+static int
+check_names_unique(const struct api_config *cfg)
+{
+	const char *a, *b;
+	size_t i, k;
+
+	for (i = 0; i < cfg->nscanners; i++) {
+		a = api_check_name(cfg->scanners[i]);
+		for (k = 0; k < i; k++) {
+			b = api_check_name(cfg->scanners[k]);
+			if (strcmp(a, b) == 0)
+				return prs_error_set("CHECK_NAMES: '%s' and "
+				    "'%s' would share one check run",
+				    cfg->scanners[k], cfg->scanners[i]);
+		}
+	}
+	return 0;
+}
+
 /* CHECK_NAMES: "flawfinder=Flawfinder,gitleaks=Gitleaks"; unique names. */
 static int
 load_check_names(struct api_config *cfg)
 {
 	char *v = NULL, *items[API_MAX_SCANNERS] = { NULL };
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 	int rc = -1;
 
 	prs_env_string("CHECK_NAMES", "", &v);
@@ -251,16 +271,7 @@ load_check_names(struct api_config *cfg)
 		if (check_name_set(cfg, items[i]) < 0)
 			goto out;
 	named_cfg = cfg;
-	for (i = 0; i < cfg->nscanners; i++)
-		for (k = 0; k < i; k++)
-			if (strcmp(api_check_name(cfg->scanners[i]),
-			    api_check_name(cfg->scanners[k])) == 0) {
-				prs_error_set("CHECK_NAMES: '%s' and '%s' "
-				    "would share one check run", cfg->scanners[k],
-				    cfg->scanners[i]);
-				goto out;
-			}
-	rc = 0;
+	rc = check_names_unique(cfg);
 out:
 	for (i = 0; i < n; i++)
 		free(items[i]);

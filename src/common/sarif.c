@@ -29,7 +29,7 @@ struct sarif_run {
 	size_t index;
 	const char *root;
 	json_t *rules;		/* array or NULL */
-	json_t *by_id;		/* object: rule id -> rule (new reference) */
+	json_t *by_id;		/* rule id -> rule: a new reference */
 	json_t *bases;		/* originalUriBaseIds or NULL */
 	json_t *artifacts;	/* array or NULL */
 };
