@@ -926,6 +926,9 @@ pub_main(void *arg)
 			steps = pass(p, c, steps > 0 ? 0 : idle_wait(p));
 		else
 			steps = -1;
+		/* The stream may be gone (a Redis without persistence). */
+		if (steps < 0)
+			p->group_ready = 0;
 		if (steps < 0 && c != NULL && c->err != 0)
 			api_redis_drop();
 		if (held != 1 || steps < 0)

@@ -41,8 +41,13 @@ class Output(harness.Case):
         return s
 
     def test_changed_lines_first(self):
-        s = self.start()
+        s = self.start(GITHUB_WRITE_INTERVAL_MS="700")
         run = self.complete(s, {"findings": findings()})
+        writes = [c["time"] for c in s.github.calls()
+                  if c["method"] in ("POST", "PATCH")
+                  and "/check-runs" in c["path"]]
+        self.assertEqual(len(writes), 2)
+        self.assertGreaterEqual(writes[1] - writes[0], 0.69)
         notes = s.github.annotations(OWNER, REPO, run["id"])
         self.assertEqual([(a["path"], a["annotation_level"]) for a in notes],
                          [(ADDED, "notice")] * 2 +
