@@ -570,6 +570,7 @@ def kics_worker_env(api_url, callback_secret, redis, standin, work_dir,
         "WORK_DIR": work_dir,
         "CONSUMER_NAME": consumer,
         "SCAN_TIMEOUT": scan_timeout,
+        "STATUS_PORT": free_port(),     # replicas share one host
     }
     env.update(extra)
     return {k: str(v) for k, v in env.items() if v is not None}
@@ -580,11 +581,13 @@ def kics_worker(tmpdir, api_daemon, redis, standin, consumer="kics-1",
     """Starts prscan-worker-kics against api_daemon (from api())."""
     work_dir = os.path.join(tmpdir, "work-" + consumer)
     os.makedirs(work_dir, exist_ok=True)
-    d = Daemon("prscan-worker-kics", kics_worker_env(
-        api_daemon.url, api_daemon.callback_secret, redis, standin,
-        work_dir, consumer, scan_timeout, **extra), tmpdir,
-        name="prscan-worker-kics-" + consumer)
+    env = kics_worker_env(api_daemon.url, api_daemon.callback_secret,
+                          redis, standin, work_dir, consumer, scan_timeout,
+                          **extra)
+    d = Daemon("prscan-worker-kics", env, tmpdir,
+               name="prscan-worker-kics-" + consumer)
     d.work_dir = work_dir
+    d.status_url = "http://127.0.0.1:%s" % env["STATUS_PORT"]
     return d
 
 
@@ -607,12 +610,14 @@ def blackduck_worker(tmpdir, api_daemon, redis, standin, token,
         "WORK_DIR": work_dir,
         "CONSUMER_NAME": consumer,
         "SCAN_TIMEOUT": scan_timeout,
+        "STATUS_PORT": free_port(),
     }
     env.update(extra)
     env = {k: str(v) for k, v in env.items() if v is not None}
     d = Daemon("prscan-worker-blackduck", env, tmpdir,
                        name="prscan-worker-blackduck-" + consumer)
     d.work_dir = work_dir
+    d.status_url = "http://127.0.0.1:%s" % env["STATUS_PORT"]
     return d
 
 
