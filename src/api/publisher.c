@@ -201,15 +201,21 @@ inst_interval(const struct api_publisher *p, const struct pub_inst *st)
 	return spread > iv ? spread : iv;
 }
 
+/* When st may write next: its backoff or its spacing, whichever ends last. */
+static long long
+inst_next_ms(const struct api_publisher *p, const struct pub_inst *st)
+{
+	long long spaced = st->last_write_ms == 0 ? 0 :
+	    st->last_write_ms + inst_interval(p, st);
+
+	return spaced > st->not_before_ms ? spaced : st->not_before_ms;
+}
+
 /* 1 when a write to st may go now. */
 static int
 inst_may_write(const struct api_publisher *p, const struct pub_inst *st)
 {
-	long long now = now_ms();
-
-	return now >= st->not_before_ms &&
-	    (st->last_write_ms == 0 ||
-	    now >= st->last_write_ms + inst_interval(p, st));
+	return now_ms() >= inst_next_ms(p, st);
 }
 
 /* How long to wait after the failure GitHub's answer describes. */
@@ -899,16 +905,22 @@ lease(struct api_publisher *p, redisContext *c)
 	return rc;
 }
 
+/*
+ * How long a pass in which nothing could go may wait for new entries: up
+ * to the moment the first installation may write again, so that spacing
+ * writes GITHUB_WRITE_INTERVAL_MS apart does not stretch to PUB_IDLE_MS.
+ */
 static long
 idle_wait(const struct api_publisher *p)
 {
-	long long now = now_ms(), soonest = now + PUB_IDLE_MS;
+	long long now = now_ms(), soonest = now + PUB_IDLE_MS, next;
 	size_t i;
 
-	for (i = 0; i < p->ninsts; i++)
-		if (p->insts[i].not_before_ms > now &&
-		    p->insts[i].not_before_ms < soonest)
-			soonest = p->insts[i].not_before_ms;
+	for (i = 0; i < p->ninsts; i++) {
+		next = inst_next_ms(p, &p->insts[i]);
+		if (next > now && next < soonest)
+			soonest = next;
+	}
 	return soonest - now > 10 ? (long)(soonest - now) : 10;
 }
 
