@@ -292,8 +292,9 @@ audit_prune(struct api_audit *a)
 	}
 	a->next_prune_ms = audit_now_ms() +
 	    a->api->cfg.audit_prune_interval * 1000LL;
-	prs_info("audit rows pruned", "removed=%lld retention_days=%ld",
-	    removed, a->api->cfg.audit_retention_days);
+	prs_log(removed > 0 ? PRS_LOG_INFO : PRS_LOG_DEBUG,
+	    "audit rows pruned", "removed=%lld retention_days=%ld", removed,
+	    a->api->cfg.audit_retention_days);
 }
 
 static int

@@ -144,6 +144,14 @@ prs_pg_where(const char *conninfo, char *buf, size_t n)
 	PQconninfoFree(opts);
 }
 
+/* Notices ("already exists, skipping") are not ours to print. */
+static void
+prs_pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 prs_pg_connect(const char *conninfo, const char *app, struct prs_pg **out)
 {
@@ -162,6 +170,7 @@ prs_pg_connect(const char *conninfo, const char *app, struct prs_pg **out)
 		prs_pg_free(pg);
 		return -1;
 	}
+	PQsetNoticeProcessor(pg->conn, prs_pg_notice, NULL);
 	*out = pg;
 	return 0;
 }
@@ -228,28 +237,25 @@ prs_pg_migrate_one(struct prs_pg *pg, size_t i)
 {
 	char version[16], what[48];
 	const char *v = version;
-	PGresult *res;
-	int rc;
+	PGresult *res = NULL;
+	int done;
 
 	snprintf(version, sizeof(version), "%zu", i + 1);
 	snprintf(what, sizeof(what), "migration %zu", i + 1);
 	if (prs_pg_exec(pg, "BEGIN", what) < 0)
 		return -1;
-	rc = prs_pg_applied(pg, version);
-	if (rc == 0 && prs_pg_exec(pg, prs_pg_migrations[i], what) < 0)
-		rc = -1;
-	if (rc == 0) {
+	done = prs_pg_applied(pg, version);
+	if (done == 1)
+		return prs_pg_exec(pg, "ROLLBACK", what) < 0 ? -1 : 0;
+	if (done == 0 && prs_pg_exec(pg, prs_pg_migrations[i], what) == 0)
 		res = prs_pg_params(pg, "INSERT INTO schema_migrations "
 		    "(version) VALUES ($1::integer)", 1, &v, what);
-		rc = res != NULL ? 1 : -1;
-		PQclear(res);
-	}
-	if (rc < 0) {
+	if (res == NULL) {
 		PQclear(PQexec(pg->conn, "ROLLBACK"));
 		return -1;
 	}
-	return prs_pg_exec(pg, rc == 1 ? "COMMIT" : "ROLLBACK", what) < 0 ?
-	    -1 : rc;
+	PQclear(res);
+	return prs_pg_exec(pg, "COMMIT", what) < 0 ? -1 : 1;
 }
 
 int
