@@ -48,7 +48,7 @@ struct api_config {
 	long max_annotations;
 	int annotate_changed;		/* ANNOTATE=changed */
 	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
-	long result_ttl;		/* RESULT_TTL, 0: drop once published */
+	long result_ttl;		/* RESULT_TTL; 0: drop when published */
 	char *database_url;		/* DATABASE_URL(_FILE), or NULL */
 	long audit_retention_days;
 	long audit_prune_interval;	/* seconds between prunes */

@@ -58,7 +58,8 @@ static const char *const prs_pg_migrations[] = {
 	" recorded_at timestamptz NOT NULL DEFAULT now(),"
 	" PRIMARY KEY (job_id, scanner, check_run_id));"
 	"CREATE INDEX scan_audit_completed ON scan_audit (completed_at);"
-	"CREATE INDEX scan_audit_repo ON scan_audit (lower(owner), lower(repo));"
+	"CREATE INDEX scan_audit_repo ON scan_audit"
+	" (lower(owner), lower(repo));"
 	"CREATE INDEX scan_audit_sender ON scan_audit (lower(sender));",
 };
 
