@@ -412,7 +412,9 @@ audit_pass(struct api_audit *a, redisContext *c)
 	rc = list != NULL ? 0 : -1;
 	for (i = 0; list != NULL && i < list->elements && !a->stop; i++) {
 		e = list->element[i];
-		rc = audit_write(a, e->element[0]->str, e->element[1]);
+		/* Deleted meanwhile (by a peer or purge): nothing to write. */
+		rc = e->element[1]->type != REDIS_REPLY_ARRAY ? 0 :
+		    audit_write(a, e->element[0]->str, e->element[1]);
 		if (rc == -1) {
 			rc = -2;
 			break;
