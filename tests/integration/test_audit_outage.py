@@ -2,9 +2,10 @@
 """A PostgreSQL outage delays the audit trail without losing or doubling
 a row: the API starts and stays ready while the database is down, scans
 complete and their check runs appear, the rows wait in audit-writes, and
-once PostgreSQL is back every row arrives once.  An entry delivered
-again (as after a crash between the commit and the acknowledgement)
-adds no second row."""
+once PostgreSQL is back every row arrives once, whole although
+RESULT_TTL=0 removed the results as soon as GitHub had them.  An entry
+delivered again (as after a crash between the commit and the
+acknowledgement) adds no second row."""
 
 import json
 import os
@@ -20,7 +21,8 @@ class AuditOutage(harness.Case):
         pg = self.start_postgres()
         pg.stop()
         p = scenario.Pipeline(self, api_env={
-            "DATABASE_URL": pg.url, "AUDIT_RETRY_MAX_MS": 300})
+            "DATABASE_URL": pg.url, "AUDIT_RETRY_MAX_MS": 300,
+            "RESULT_TTL": 0})
         p.set_pr(2, p.base_sha)
         jobs = [p.deliver(1, p.base_sha), p.deliver(2, p.base_sha)]
         harness.wait_until(lambda: len(p.completed(p.base_sha)) == 2, 30,
@@ -28,6 +30,7 @@ class AuditOutage(harness.Case):
         r = p.redis.client()
         harness.wait_until(lambda: r.xlen("audit-writes") == 2, 5,
                            what="two audit entries waiting")
+        self.assertEqual(list(r.scan_iter("scan_result:*")), [])
         status, body, _ = harness.http_request(p.api.url, "GET", "/readyz")
         self.assertEqual(status, 200, body)
         harness.wait_until(
@@ -47,6 +50,8 @@ class AuditOutage(harness.Case):
         self.assertEqual(got, ",".join(sorted(jobs)))
         row = pg.rows("SELECT * FROM scan_audit WHERE job_id = '%s'" %
                       jobs[0])[0]
+        self.assertEqual(row["status"], "success")
+        self.assertGreater(row["finding_count"], 0)
 
         # The same entry again: still one row per job and check run.
         keep = {k: row[k] for k in (
