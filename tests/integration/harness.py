@@ -9,9 +9,12 @@ above this file).  PRSCAN_KEEP_TMP=1 keeps the temporary directories.
 
 Every Case audits secrets at cleanup: no secret the test's daemons were
 given (webhook, callback and admin secrets, the Redis password, the Black
-Duck token, the App key), no installation token the GitHub stand-in
-issued, may appear in a daemon's log, in Redis (every key and value, read
-before Redis stops) or in the argv the KICS and Detect stand-ins logged.
+Duck token, the App key, DATABASE_URL's password), no installation token
+the GitHub stand-in issued, may appear in a daemon's log, in Redis (every
+key and value, read before Redis stops), in PostgreSQL's log or in the
+argv the KICS and Detect stand-ins logged.  Case.start_postgres() starts
+a throwaway PostgreSQL cluster (skipping the test when Debian's
+postgresql package is not installed).
 Debian's python3 with python3-redis, python3-jwt, python3-cryptography.
 """
 
