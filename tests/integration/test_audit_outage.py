@@ -30,7 +30,8 @@ class AuditOutage(harness.Case):
         r = p.redis.client()
         harness.wait_until(lambda: r.xlen("audit-writes") == 2, 5,
                            what="two audit entries waiting")
-        self.assertEqual(list(r.scan_iter("scan_result:*")), [])
+        harness.wait_until(lambda: not list(r.scan_iter("scan_result:*")),
+                           5, what="RESULT_TTL=0 to remove the results")
         status, body, _ = harness.http_request(p.api.url, "GET", "/readyz")
         self.assertEqual(status, 200, body)
         harness.wait_until(
