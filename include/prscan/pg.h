@@ -27,9 +27,10 @@ int prs_pg_config_load(char **out);
 void prs_pg_where(const char *conninfo, char *buf, size_t n);
 
 /*
- * Connects (connect_timeout 5 s unless conninfo says otherwise) as
- * application name app into *out (free with prs_pg_free).  Returns 0, or
- * -1 with prs_error_last() holding libpq's scrubbed message.
+ * Connects as application name app into *out (free with prs_pg_free),
+ * with connect_timeout 5 s and tcp_user_timeout 30 s unless conninfo
+ * says otherwise.  Returns 0, or -1 with prs_error_last() holding
+ * libpq's scrubbed message.
  */
 int prs_pg_connect(const char *conninfo, const char *app,
     struct prs_pg **out);

@@ -157,9 +157,9 @@ int
 prs_pg_connect(const char *conninfo, const char *app, struct prs_pg **out)
 {
 	/* Defaults first: what the connection string names overrides them. */
-	const char *const keys[] = { "connect_timeout", "application_name",
-		"dbname", NULL };
-	const char *const vals[] = { "5", app, conninfo, NULL };
+	const char *const keys[] = { "connect_timeout", "tcp_user_timeout",
+		"application_name", "dbname", NULL };
+	const char *const vals[] = { "5", "30000", app, conninfo, NULL };
 	struct prs_pg *pg = calloc(1, sizeof(*pg));
 
 	*out = NULL;
