@@ -18,6 +18,7 @@
 #define API_CALLBACK_SKEW 300
 #define API_WRITES_STREAM "github-writes"
 #define API_RESCAN_ACTION "rescan"
+#define API_AUDIT_STREAM "audit-writes"
 
 struct api_config {
 	long port;
@@ -47,6 +48,11 @@ struct api_config {
 	long max_annotations;
 	int annotate_changed;		/* ANNOTATE=changed */
 	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
+	long result_ttl;		/* RESULT_TTL; 0: drop when published */
+	char *database_url;		/* DATABASE_URL(_FILE), or NULL */
+	long audit_retention_days;
+	long audit_prune_interval;	/* seconds between prunes */
+	long audit_retry_max_ms;	/* longest wait between reconnects */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */
@@ -54,6 +60,7 @@ struct api {
 	struct api_config cfg;
 	struct prs_github *gh;
 	struct api_publisher *publisher;
+	struct api_audit *audit;
 };
 
 /* A handler's answer: status and a JSON body (stolen by the server). */
@@ -122,6 +129,28 @@ const char *api_check_name(const char *scanner);
 char *api_scanner_of_check(const struct api *api, const char *name);
 /* The current UTC time as 2024-05-01T12:00:00Z. */
 void api_iso_now(char buf[32]);
+
+/*
+ * audit.c: the scan results' retention and the audit trail.  A check
+ * run's completion queues one entry in audit-writes (when DATABASE_URL
+ * is set); the audit thread writes those to PostgreSQL.
+ */
+int api_audit_config(struct api_config *cfg);
+/* Starts the audit thread when DATABASE_URL is set; 0 or -1. */
+int api_audit_start(struct api *api);
+/* Stops and joins the thread; NULL-safe. */
+void api_audit_stop(struct api *api);
+/*
+ * Queues the audit entry of a completed check run: the job, the stored
+ * result, the start time and the conclusion from the bodies sent.
+ * Nothing without DATABASE_URL.  Returns 0, or -1 when Redis failed.
+ */
+int api_audit_completed(struct api *api, redisContext *c,
+    const struct prs_job *job, const char *scanner, long long check_id,
+    const char *at, const json_t *bodies);
+/* Keeps the published result for RESULT_TTL (deletes it for 0). */
+void api_audit_keep_result(const struct api *api, redisContext *c,
+    const char *job, const char *scanner);
 
 /* callback.c */
 void api_callback(struct api *api, const struct api_request *req,

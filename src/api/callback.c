@@ -13,13 +13,14 @@
 #include "prscan/sig.h"
 
 /*
- * A callback is recorded once: its mark cb:{state}:{job}:{scanner} is set
- * only when absent, and with it the result (scan_result:{job}:{scanner},
- * which the publisher deletes once GitHub has it) and the github-writes
- * entry, in one script, so a repeated callback adds nothing.
+ * A callback is recorded once: its mark cb:{state}:{job}:{scanner} (the
+ * time it came, which the audit trail reads) is set only when absent, and
+ * with it the result (scan_result:{job}:{scanner}, which the publisher
+ * keeps for RESULT_TTL once GitHub has it) and the github-writes entry,
+ * in one script, so a repeated callback adds nothing.
  */
 static const char record_script[] =
-    "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then "
+    "if redis.call('SET', KEYS[1], ARGV[7], 'NX', 'EX', ARGV[2]) then "
     "if ARGV[1] ~= '' then "
     "redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2]) end "
     "redis.call('XADD', KEYS[2], '*', 'kind', ARGV[3], 'job', ARGV[4], "

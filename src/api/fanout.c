@@ -209,6 +209,12 @@ api_fanout(struct api *api, const struct api_request *req,
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
+	/* An operator's request: no GitHub sender to record. */
+	if (prs_job_set_trigger(job, NULL, "fanout") < 0) {
+		api_reply_error(reply, 500, "%s", prs_error_last());
+		prs_job_free(job);
+		return;
+	}
 	rc = api_enqueue(api, job);
 	if (rc < 0) {
 		prs_err("fanout not recorded", "delivery=%s reason=\"%s\"",

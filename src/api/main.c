@@ -54,8 +54,15 @@ main(void)
 		rc = 1;
 		goto out;
 	}
+	if (api_audit_start(&api) < 0) {
+		prs_log(PRS_LOG_FATAL, "cannot start", "reason=\"%s\"",
+		    prs_error_last());
+		rc = 1;
+		goto out;
+	}
 	rc = api_server_run(&api);
 out:
+	api_audit_stop(&api);
 	api_publisher_stop(&api);
 	prs_github_free(api.gh);
 	api_config_dispose(&api.cfg);

@@ -703,10 +703,10 @@ step_complete(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 	}
 	if ((size_t)e->sent < n)
 		return PUB_MORE;
-	if (entry_save(p, c, e, "done", 1) < 0)
+	if (api_audit_completed(p->api, c, e->job, e->scanner, e->check_id,
+	    e->at, bodies) < 0 || entry_save(p, c, e, "done", 1) < 0)
 		return -1;
-	freeReplyObject(redisCommand(c, "DEL scan_result:%s:%s", e->job_id,
-	    e->scanner));
+	api_audit_keep_result(p->api, c, e->job_id, e->scanner);
 	cache_drop(p, e->id);
 	prs_info("check run completed", "job=%s repo=%s/%s sha=%s scanner=%s "
 	    "check_run=%lld batches=%zu", e->job_id, e->job->owner,

@@ -203,6 +203,15 @@ job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
 	return job;
 }
 
+/* Who and what caused the job, for the audit trail; never refuses it. */
+static void
+job_set_trigger(struct prs_job *job, json_t *root, const char *event)
+{
+	if (prs_job_set_trigger(job, jstr(root, "sender.login"), event) != 0)
+		prs_info("trigger not recorded", "delivery=%s event=%s "
+		    "reason=\"%s\"", job->delivery, event, prs_error_last());
+}
+
 static int
 reply_ok(const redisReply *r)
 {
@@ -388,6 +397,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
+	job_set_trigger(job, root, d->event);
 	rc = api_enqueue(api, job);
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
@@ -657,6 +667,7 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
+	job_set_trigger(rr.job, root, d->event);
 	seen = suite && strcmp(d->action, "requested") == 0 ?
 	    already_scanned(api, rr.job) : 0;
 	if (seen != 0) {

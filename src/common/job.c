@@ -20,6 +20,8 @@
 #define PRS_REF_MAX 255
 #define PRS_DELIVERY_MAX 128
 #define PRS_URL_MAX 2048
+#define PRS_LOGIN_MAX 64	/* 39 for users; longer for managed users */
+#define PRS_EVENT_MAX 64
 
 static pthread_once_t prs_job_git_once = PTHREAD_ONCE_INIT;
 static int prs_job_git_ok;
@@ -122,6 +124,31 @@ prs_name_valid_ref(const char *s)
 	return valid != 0;
 }
 
+/* A user's login, an organisation's, or an App's "name[bot]". */
+int
+prs_name_valid_login(const char *s)
+{
+	char base[PRS_LOGIN_MAX + 1];
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > PRS_LOGIN_MAX)
+		return 0;
+	if (n > 5 && strcmp(s + n - 5, "[bot]") == 0)
+		n -= 5;
+	memcpy(base, s, n);
+	base[n] = '\0';
+	return prs_name_chars(base, PRS_LOGIN_MAX, "-_") && base[0] != '-';
+}
+
+static int
+prs_job_valid_event(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+			return 0;
+	return s != NULL;
+}
+
 static int
 prs_job_valid_delivery(const char *s)
 {
@@ -202,6 +229,25 @@ static const struct {
 	    offsetof(struct prs_job, clone_url) },
 };
 
+/* An optional string member: absent or null leaves *out NULL. */
+static int
+prs_job_get_opt(const json_t *j, const char *key, int (*valid)(const char *),
+    char **out)
+{
+	const json_t *v = json_object_get(j, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	return prs_job_get_str(j, key, valid, out);
+}
+
+static int
+prs_event_ok(const char *s)
+{
+	return strlen(s) <= PRS_EVENT_MAX && prs_job_valid_event(s) &&
+	    *s != '\0';
+}
+
 static int
 prs_job_read(const json_t *j, struct prs_job *job)
 {
@@ -219,7 +265,10 @@ prs_job_read(const json_t *j, struct prs_job *job)
 	/* pr_number 0: a re-run of a commit no pull request lists. */
 	if (prs_job_get_int(j, "installation_id", 1, LLONG_MAX,
 	    &job->installation) < 0 ||
-	    prs_job_get_int(j, "pr_number", 0, LONG_MAX, &pr) < 0)
+	    prs_job_get_int(j, "pr_number", 0, LONG_MAX, &pr) < 0 ||
+	    prs_job_get_opt(j, "sender", prs_name_valid_login,
+	    &job->sender) < 0 ||
+	    prs_job_get_opt(j, "event", prs_event_ok, &job->event) < 0)
 		return -1;
 	job->pr_number = (long)pr;
 	return 0;
@@ -258,7 +307,7 @@ json_t *
 prs_job_to_json(const struct prs_job *job)
 {
 	return json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:I, s:s?, s:s?, "
-	    "s:s?, s:s?}",
+	    "s:s?, s:s?, s:s*, s:s*}",
 	    "job_id", job->id,
 	    "delivery_id", job->delivery,
 	    "installation_id", (json_int_t)job->installation,
@@ -268,7 +317,42 @@ prs_job_to_json(const struct prs_job *job)
 	    "head_sha", job->head_sha,
 	    "head_ref", job->head_ref,
 	    "base_ref", job->base_ref,
-	    "clone_url", job->clone_url);
+	    "clone_url", job->clone_url,
+	    "sender", job->sender,
+	    "event", job->event);
+}
+
+/* Replaces *slot with a copy of v when valid; 0, PRS_EINPUT or -1. */
+static int
+prs_job_set_opt(char **slot, const char *v, int (*valid)(const char *))
+{
+	char *copy;
+
+	if (v == NULL)
+		return 0;
+	if (!valid(v))
+		return PRS_EINPUT;
+	copy = strdup(v);
+	if (copy == NULL)
+		return prs_error_set("job: out of memory");
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int
+prs_job_set_trigger(struct prs_job *job, const char *sender,
+    const char *event)
+{
+	int a = prs_job_set_opt(&job->sender, sender, prs_name_valid_login);
+	int b = prs_job_set_opt(&job->event, event, prs_event_ok);
+
+	if (a == -1 || b == -1)
+		return -1;
+	if (a == 0 && b == 0)
+		return 0;
+	prs_error_set("job: %s not acceptable", a != 0 ? "sender" : "event");
+	return PRS_EINPUT;
 }
 
 void
@@ -284,6 +368,8 @@ prs_job_free(struct prs_job *job)
 	free(job->head_ref);
 	free(job->base_ref);
 	free(job->clone_url);
+	free(job->sender);
+	free(job->event);
 	free(job);
 }
 

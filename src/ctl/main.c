@@ -32,7 +32,7 @@ static const char usage_text[] =
 "Redis from REDIS_URL or REDIS_HOST, REDIS_PORT, REDIS_USERNAME,\n"
 "REDIS_PASSWORD(_FILE); scan from API_URL and ADMIN_TOKEN(_FILE); scan and\n"
 "redeliver from GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY(_FILE),\n"
-"GITHUB_API_URL.\n";
+"GITHUB_API_URL; purge also removes audit rows from DATABASE_URL(_FILE).\n";
 
 static int
 usage(const char *why)

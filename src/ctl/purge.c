@@ -12,8 +12,13 @@
  *    stream) whose fields or job name the target or one of the job ids:
  *    acknowledged in every group, then deleted.
  *
- * A person is named by the job's sender (sender or sender_login, when
- * the record has one) or as the owner of the repository.
+ * A person is named by the job's sender (the login whose webhook caused
+ * it; sender_login in records of other tools) or as the owner of the
+ * repository.
+ *
+ * With DATABASE_URL (or DATABASE_URL_FILE) set, the matching rows of the
+ * audit trail (scan_audit) are removed too; the database is connected to
+ * first, so that an unreachable one stops purge before Redis is touched.
  */
 #include "ctl.h"
 
@@ -22,7 +27,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "prscan/env.h"
 #include "prscan/error.h"
+#include "prscan/pg.h"
 
 struct purge {
 	struct ctl *ctl;
@@ -33,6 +40,8 @@ struct purge {
 	json_t *keys;		/* category -> count */
 	json_t *entries;	/* stream -> count */
 	json_t *gone;		/* key -> true: removed (or would be) */
+	struct prs_pg *pg;	/* the audit trail, or NULL */
+	long long audit_rows;	/* removed (or would be) */
 };
 
 static int
@@ -301,18 +310,55 @@ pg_walk(struct purge *p, int (*fn)(struct purge *, const char *,
 	return rc;
 }
 
+/* Connects to the audit trail when DATABASE_URL is set; 0 or -1. */
+static int
+pg_audit_open(struct purge *p)
+{
+	char *url = NULL, where[256];
+	int rc;
+
+	if (prs_pg_config_load(&url) < 0)
+		return -1;
+	if (url == NULL)
+		return 0;
+	rc = prs_pg_connect(url, "prscanctl", &p->pg);
+	if (rc < 0) {
+		prs_pg_where(url, where, sizeof(where));
+		prs_error_set("audit database %s: %s", where,
+		    prs_error_last());
+	}
+	prs_secret_free(url);
+	return rc;
+}
+
+static int
+pg_audit_purge(struct purge *p)
+{
+	if (p->pg == NULL)
+		return 0;
+	if (p->user != NULL)
+		return prs_pg_audit_purge_user(p->pg, p->user,
+		    p->ctl->dry_run, &p->audit_rows);
+	return prs_pg_audit_purge_repo(p->pg, p->owner, p->repo,
+	    p->ctl->dry_run, &p->audit_rows);
+}
+
 static void
 pg_report(struct purge *p)
 {
 	const char *k;
-	json_t *v;
+	json_t *v, *o;
 
 	if (p->ctl->json) {
-		ctl_print_new(json_pack("{s:s,s:b,s:O,s:O,s:I}", "target",
+		o = json_pack("{s:s,s:b,s:O,s:O,s:I}", "target",
 		    p->user != NULL ? p->user : "", "dry_run",
 		    p->ctl->dry_run, "keys", p->keys, "stream_entries",
 		    p->entries, "jobs", (json_int_t)json_object_size(
-		    p->jobs)));
+		    p->jobs));
+		if (o != NULL && p->pg != NULL)
+			json_object_set_new(o, "audit_rows",
+			    json_integer(p->audit_rows));
+		ctl_print_new(o);
 		return;
 	}
 	printf("%s %zu jobs\n", p->ctl->dry_run ? "would remove" :
@@ -321,6 +367,8 @@ pg_report(struct purge *p)
 		printf("  keys %-24s %lld\n", k, json_integer_value(v));
 	json_object_foreach(p->entries, k, v)
 		printf("  entries of %-18s %lld\n", k, json_integer_value(v));
+	if (p->pg != NULL)
+		printf("  audit rows %-24s %lld\n", "", p->audit_rows);
 }
 
 static int
@@ -355,7 +403,8 @@ ctl_purge(struct ctl *ctl)
 	if (p.jobs == NULL || p.keys == NULL || p.entries == NULL ||
 	    p.gone == NULL)
 		goto out;
-	if (pg_walk(&p, pg_first) < 0 || pg_walk(&p, pg_second) < 0)
+	if (pg_audit_open(&p) < 0 || pg_walk(&p, pg_first) < 0 ||
+	    pg_walk(&p, pg_second) < 0 || pg_audit_purge(&p) < 0)
 		goto out;
 	pg_report(&p);
 	rc = 0;
@@ -364,5 +413,6 @@ out:
 	json_decref(p.keys);
 	json_decref(p.entries);
 	json_decref(p.gone);
+	prs_pg_free(p.pg);
 	return rc < 0 ? ctl_fail("purge") : 0;
 }

@@ -9,9 +9,12 @@ above this file).  PRSCAN_KEEP_TMP=1 keeps the temporary directories.
 
 Every Case audits secrets at cleanup: no secret the test's daemons were
 given (webhook, callback and admin secrets, the Redis password, the Black
-Duck token, the App key), no installation token the GitHub stand-in
-issued, may appear in a daemon's log, in Redis (every key and value, read
-before Redis stops) or in the argv the KICS and Detect stand-ins logged.
+Duck token, the App key, DATABASE_URL's password), no installation token
+the GitHub stand-in issued, may appear in a daemon's log, in Redis (every
+key and value, read before Redis stops), in PostgreSQL's log or in the
+argv the KICS and Detect stand-ins logged.  Case.start_postgres() starts
+a throwaway PostgreSQL cluster (skipping the test when Debian's
+postgresql package is not installed).
 Debian's python3 with python3-redis, python3-jwt, python3-cryptography.
 """
 
@@ -204,6 +207,126 @@ class Redis(_Process):
         if self._own_tmp:
             remove_tmp(self.dir)
         return code
+
+
+def _pg_bin_dir():
+    """The newest /usr/lib/postgresql/N/bin holding initdb, or None."""
+    root = "/usr/lib/postgresql"
+    try:
+        versions = sorted((v for v in os.listdir(root) if v.isdigit()),
+                          key=int, reverse=True)
+    except OSError:
+        return None
+    for v in versions:
+        d = os.path.join(root, v, "bin")
+        if os.access(os.path.join(d, "initdb"), os.X_OK):
+            return d
+    return None
+
+
+class Postgres(_Process):
+    """A throwaway PostgreSQL cluster (Debian's postgresql package) in its
+    own temporary directory, on a free loopback port, with password
+    (SCRAM) authentication for user prscan and a database prscan.  As
+    root the server runs as the unprivileged user postgres.  Skips the
+    test when the server binaries are not installed."""
+
+    USER = "prscan"
+    DB = "prscan"
+
+    def __init__(self):
+        self.bin = _pg_bin_dir()
+        if self.bin is None:
+            raise unittest.SkipTest(
+                "PostgreSQL server binaries (initdb, postgres) are not "
+                "installed: scripts/install-deps.sh installs Debian's "
+                "postgresql package")
+        self.dir = tempfile.mkdtemp(prefix="prscan-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.password = secrets.token_hex(16)
+        self.as_user = []
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["setpriv", "--reuid=%d" % pw.pw_uid,
+                            "--regid=%d" % pw.pw_gid, "--clear-groups",
+                            "--"]
+        pwfile = os.path.join(self.dir, "pwfile")
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+        if self.as_user:
+            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+        init = subprocess.run(
+            self.as_user + [os.path.join(self.bin, "initdb"), "-D",
+                            self.data, "-U", self.USER, "--pwfile", pwfile,
+                            "--auth=scram-sha-256", "-E", "UTF8",
+                            "--no-sync", "--no-instructions"],
+            env=_base_env(), capture_output=True, text=True)
+        os.unlink(pwfile)
+        if init.returncode != 0:
+            raise AssertionError("initdb failed:\n" + init.stdout +
+                                 init.stderr)
+        argv = self.as_user + [
+            os.path.join(self.bin, "postgres"), "-D", self.data,
+            "-p", str(self.port), "-k", self.dir,
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+            "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        super().__init__("postgres", argv, _base_env(),
+                         os.path.join(self.dir, "postgres.log"), self.dir)
+        self.start()
+        self.sql("CREATE DATABASE %s" % self.DB, db="postgres")
+
+    @property
+    def url(self):
+        """DATABASE_URL for prscan, password included."""
+        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (
+            self.USER, self.password, self.port, self.DB)
+
+    def start(self):
+        self._spawn()
+        wait_until(self._ready, what="postgres on %d" % self.port)
+
+    def _ready(self):
+        if not self.alive():
+            raise AssertionError("postgres exited:\n" +
+                                 _tail(self.log_text()))
+        try:
+            self.sql("SELECT 1", db="postgres")
+            return True
+        except AssertionError:
+            return False
+
+    def sql(self, query, db=None):
+        """psql -c query as prscan (the password in PGPASSWORD, not in
+        argv): the output, unaligned, tuples only."""
+        env = _base_env()
+        env["PGPASSWORD"] = self.password
+        p = subprocess.run(
+            [os.path.join(self.bin, "psql"), "-X", "-A", "-t", "-q",
+             "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+             str(self.port), "-U", self.USER, "-d", db or self.DB,
+             "-c", query], env=env, capture_output=True, text=True,
+            timeout=30)
+        if p.returncode != 0:
+            raise AssertionError("psql %r: %s" % (query, p.stderr))
+        return p.stdout.strip()
+
+    def rows(self, query):
+        """The rows of a SELECT as a list of dicts (via json_agg)."""
+        out = self.sql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q" %
+                       query)
+        return json.loads(out)
+
+    def stop(self, sig=signal.SIGINT, timeout=10):
+        """A fast shutdown (SIGINT); the directory stays for start()."""
+        return super().stop(sig, timeout)
+
+    def remove(self):
+        self.stop()
+        remove_tmp(self.dir)
 
 
 def generate_rsa_key(tmpdir):
@@ -714,6 +837,15 @@ class Case(unittest.TestCase):
         self.addCleanup(self.audit.read_redis, r)
         return r
 
+    def start_postgres(self):
+        """A throwaway PostgreSQL (see Postgres); its password is audited."""
+        pg = Postgres()
+        self.addCleanup(pg.remove)
+        self.audit.add(pg.password, "the PostgreSQL password")
+        self.addCleanup(self.audit.add_place, "the log of postgres",
+                        pg.log_text)
+        return pg
+
     def start_github(self, **kw):
         gh = self.track(GitHubStandin(self.tmp, **kw))
         self.addCleanup(self.audit.read_github, gh)
@@ -732,7 +864,8 @@ class Case(unittest.TestCase):
 # Variables whose values are secrets; NAME_FILE names a file holding one.
 SECRET_VARS = ("GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_PREVIOUS",
                "CALLBACK_SECRET", "REDIS_PASSWORD", "BLACKDUCK_API_TOKEN",
-               "ADMIN_TOKEN", "GITHUB_APP_PRIVATE_KEY", "REDIS_URL")
+               "ADMIN_TOKEN", "GITHUB_APP_PRIVATE_KEY", "REDIS_URL",
+               "DATABASE_URL")
 # Shorter values (a test's "x") would match by chance.
 MIN_SECRET_LEN = 6
 
@@ -762,8 +895,12 @@ class SecretAudit:
         if value and len(value) >= MIN_SECRET_LEN:
             self.secrets.setdefault(value, label)
 
+    def add_place(self, label, read):
+        """A place to search: read() gives its text at cleanup."""
+        self.places.append((label, read()))
+
     def _add_var(self, name, value):
-        if name == "REDIS_URL":
+        if name in ("REDIS_URL", "DATABASE_URL"):
             pw = urllib.parse.urlsplit(value).password
             self.add(urllib.parse.unquote(pw or ""), name + " password")
             return

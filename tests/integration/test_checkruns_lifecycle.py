@@ -2,8 +2,8 @@
 """A check run's life: every scanner's check run appears queued right
 after the webhook, in_progress with started_at when a worker starts, and
 completed; 1000 findings arrive as 20 batches of 50 in order; repeated
-callbacks and a redelivered webhook change nothing; a slow GitHub does
-not slow the webhook down."""
+callbacks and a redelivered webhook change nothing; the published result
+stays for RESULT_TTL; a slow GitHub does not slow the webhook down."""
 
 import os
 import sys
@@ -57,6 +57,12 @@ class Lifecycle(harness.Case):
         self.assertEqual(kics["output"]["title"],
                          "334 high, 333 medium, 333 low findings")
         self.assertEqual(kics["actions"][0]["identifier"], "rescan")
+        # The result stays RESULT_TTL (7 days) once published.
+        key = "scan_result:%s:kics" % job
+        ttl = harness.wait_until(
+            lambda: 0 < s.redis.client().ttl(key) <= 604800 and
+            s.redis.client().ttl(key), 5, what="the result's RESULT_TTL")
+        self.assertGreaterEqual(ttl, 604800 - 60)
 
         batches = s.batches(kics["id"])
         self.assertEqual(len(batches), 20)

@@ -72,6 +72,20 @@ class Config(harness.Case):
         line = self.refused("prscan-api", self.api_env(
             GITHUB_WEBHOOK_SECRET_FILE=both), "GITHUB_WEBHOOK_SECRET")
         self.assertNotIn("hook-secret", line)
+        self.refused("prscan-api", self.api_env(RESULT_TTL="-1"),
+                     "RESULT_TTL")
+        self.refused("prscan-api", self.api_env(AUDIT_RETENTION_DAYS="0"),
+                     "AUDIT_RETENTION_DAYS")
+        self.refused("prscan-api", self.api_env(AUDIT_PRUNE_INTERVAL="x"),
+                     "AUDIT_PRUNE_INTERVAL")
+        line = self.refused("prscan-api", self.api_env(
+            DATABASE_URL="host=db password=pg-secret-word bogus=1"),
+            "DATABASE_URL")
+        self.assertNotIn("pg-secret-word", line)
+        line = self.refused("prscan-api", self.api_env(
+            DATABASE_URL="postgresql://u:pg-secret-word@db/x",
+            DATABASE_URL_FILE=both), "DATABASE_URL")
+        self.assertNotIn("pg-secret-word", line)
 
     def test_api_reads_secrets_from_files_and_base64_key(self):
         files = {}

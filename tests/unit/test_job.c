@@ -85,6 +85,52 @@ test_round_trip(void **state)
 	prs_job_free(NULL);
 }
 
+/* sender and event: optional, kept through a round trip, checked. */
+static void
+test_trigger(void **state)
+{
+	json_t *j = good_record(), *back;
+	struct prs_job *job = NULL;
+
+	(void)state;
+	assert_int_equal(prs_job_from_json(j, &job), 0);
+	assert_null(job->sender);
+	assert_null(job->event);
+	back = prs_job_to_json(job);
+	assert_null(json_object_get(back, "sender"));
+	json_decref(back);
+	assert_int_equal(prs_job_set_trigger(job, "dependabot[bot]",
+	    "pull_request"), 0);
+	back = prs_job_to_json(job);
+	assert_string_equal(json_string_value(json_object_get(back,
+	    "sender")), "dependabot[bot]");
+	assert_string_equal(json_string_value(json_object_get(back,
+	    "event")), "pull_request");
+	prs_job_free(job);
+	assert_int_equal(prs_job_from_json(back, &job), 0);
+	assert_string_equal(job->sender, "dependabot[bot]");
+	assert_int_equal(prs_job_set_trigger(job, "a b", "check_run"),
+	    PRS_EINPUT);
+	assert_string_equal(job->sender, "dependabot[bot]");
+	assert_string_equal(job->event, "check_run");
+	assert_int_equal(prs_job_set_trigger(job, NULL, "Bad-Event"),
+	    PRS_EINPUT);
+	assert_string_equal(job->event, "check_run");
+	json_object_set_new(j, "sender", json_null());
+	prs_job_free(job);
+	assert_int_equal(prs_job_from_json(j, &job), 0);
+	assert_null(job->sender);
+	json_decref(back);
+	json_decref(j);
+	prs_job_free(job);
+	expect_rejected("sender", json_string("-x"));
+	expect_rejected("sender", json_integer(1));
+	expect_rejected("event", json_string("pull request"));
+	assert_true(prs_name_valid_login("octo_cat-1"));
+	assert_false(prs_name_valid_login("[bot]"));
+	assert_false(prs_name_valid_login("a/b"));
+}
+
 static void
 test_rejects_bad_owner(void **state)
 {
@@ -274,6 +320,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_trigger),
 		cmocka_unit_test(test_rejects_bad_owner),
 		cmocka_unit_test(test_rejects_bad_repo),
 		cmocka_unit_test(test_rejects_bad_ref),
