@@ -47,6 +47,10 @@ struct api_config {
 	long max_annotations;
 	int annotate_changed;		/* ANNOTATE=changed */
 	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
+	int redeliver;			/* REDELIVER=on: the sweep runs */
+	long redeliver_interval;	/* s between sweeps */
+	long redeliver_margin;		/* s of overlap with the last sweep */
+	long redeliver_max_window;	/* s looked back at most */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */
@@ -54,6 +58,8 @@ struct api {
 	struct api_config cfg;
 	struct prs_github *gh;
 	struct api_publisher *publisher;
+	struct api_sweep *sweep;
+	_Atomic int listening;		/* set once the server listens */
 };
 
 /* A handler's answer: status and a JSON body (stolen by the server). */
@@ -122,6 +128,16 @@ const char *api_check_name(const char *scanner);
 char *api_scanner_of_check(const struct api *api, const char *name);
 /* The current UTC time as 2024-05-01T12:00:00Z. */
 void api_iso_now(char buf[32]);
+
+/*
+ * sweep.c: the thread that asks GitHub to redeliver failed deliveries
+ * (REDELIVER=on), one replica per REDELIVER_INTERVAL.
+ */
+int api_sweep_config(struct api_config *cfg);
+/* Starts the thread when REDELIVER=on; 0 when off. */
+int api_sweep_start(struct api *api);
+/* Stops and joins the thread (at most one GitHub call away); NULL-safe. */
+void api_sweep_stop(struct api *api);
 
 /* callback.c */
 void api_callback(struct api *api, const struct api_request *req,
