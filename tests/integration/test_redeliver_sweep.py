@@ -111,6 +111,34 @@ class RedeliverSweep(harness.Case):
         self.assertEqual(b.stop(), 0)
         self.assertLess(time.monotonic() - t0, 3)
 
+    def test_redis_down_fails_the_sweep_once_and_it_resumes(self):
+        redis = self.start_redis()
+        gh = self.start_github()
+        api = self.track(harness.api(self.tmp, redis, gh, **SWEEP))
+
+        def ok_sweeps():
+            return len(re.findall(r"redelivery sweep\b.*\blisted=",
+                                  api.log_text()))
+        harness.wait_until(ok_sweeps, 10, what="a first sweep")
+        self.assertIn("window=259200 ", api.log_text())
+        redis.stop()
+        time.sleep(3 * INTERVAL)
+        self.assertTrue(api.alive())
+        self.assertEqual(api.log_text().count("redelivery sweep failed"),
+                         1)
+        listed = [c for c in gh.calls()
+                  if c["path"] == "/app/hook/deliveries"]
+        redis.start()
+        seen = ok_sweeps()
+        harness.wait_until(lambda: ok_sweeps() > seen, 10,
+                           what="a sweep after Redis came back")
+        # No GitHub call while Redis was away; the window reaches back
+        # to the last finished sweep, not three days.
+        self.assertEqual(len(listed), 1)
+        windows = re.findall(r"\bwindow=(\d+)", api.log_text())
+        self.assertLess(int(windows[-1]), 300 + 30)
+        self.assertGreaterEqual(int(windows[-1]), 300 + 3 * INTERVAL)
+
     def test_bad_configuration_is_refused(self):
         redis = self.start_redis()
         gh = self.start_github()
