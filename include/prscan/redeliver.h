@@ -1,7 +1,7 @@
 /*
  * Asking GitHub to redeliver the App's webhook deliveries that failed and
- * that prscan never recorded: the operator's `prscanctl redeliver` and,
- * later, a periodic sweep in the API.
+ * that prscan never recorded: the operator's `prscanctl redeliver` and
+ * the API's periodic sweep (REDELIVER=on).
  */
 #ifndef PRSCAN_REDELIVER_H
 #define PRSCAN_REDELIVER_H
@@ -18,7 +18,8 @@ enum prs_redeliver_action {
 	PRS_REDELIVER_RECORDED,		/* failed, but delivery:{guid} exists */
 	PRS_REDELIVER_REQUESTED,	/* GitHub accepted a new attempt */
 	PRS_REDELIVER_WOULD,		/* dry run: would be requested */
-	PRS_REDELIVER_REFUSED		/* GitHub refused the new attempt */
+	PRS_REDELIVER_REFUSED,		/* GitHub refused the new attempt */
+	PRS_REDELIVER_CLAIMED		/* asked for lately (claim_ttl) */
 };
 
 struct prs_redeliver_item {
@@ -38,6 +39,7 @@ struct prs_redeliver_report {
 	long recorded;
 	long requested;		/* or would be, on a dry run */
 	long refused;
+	long claimed;		/* left alone: asked for lately */
 };
 
 /* Called once per GUID, newest first; item and its strings borrowed. */
@@ -57,6 +59,30 @@ typedef void (*prs_redeliver_fn)(const struct prs_redeliver_item *item,
  */
 int prs_redeliver_sweep(struct prs_github_app *app, redisContext *redis,
     time_t since, int dry_run, prs_redeliver_fn fn, void *arg,
+    struct prs_redeliver_report *rep);
+
+/* How a sweep runs; zero everything but since for prscanctl's. */
+struct prs_redeliver_opts {
+	time_t since;		/* oldest attempt considered */
+	int dry_run;
+	/*
+	 * > 0: before asking for a GUID, SET redeliver:asked:{guid} NX EX
+	 * claim_ttl; a GUID whose mark exists is left alone (CLAIMED), so
+	 * that overlapping sweeps ask once, and a GUID whose redeliveries
+	 * keep failing is asked for once per claim_ttl seconds.
+	 */
+	long claim_ttl;
+	const _Atomic int *stop;	/* may be NULL; checked between calls */
+	prs_redeliver_fn fn;		/* may be NULL */
+	void *arg;
+};
+
+/*
+ * prs_redeliver_sweep() with the options of o.  When *o->stop turns
+ * non-zero it returns -1 ("stopped") before the next GitHub call.
+ */
+int prs_redeliver_sweep_opts(struct prs_github_app *app,
+    redisContext *redis, const struct prs_redeliver_opts *o,
     struct prs_redeliver_report *rep);
 
 /*

@@ -53,6 +53,10 @@ struct api_config {
 	long audit_retention_days;
 	long audit_prune_interval;	/* seconds between prunes */
 	long audit_retry_max_ms;	/* longest wait between reconnects */
+	int redeliver;			/* REDELIVER=on: the sweep runs */
+	long redeliver_interval;	/* s between sweeps */
+	long redeliver_margin;		/* s of overlap with the last sweep */
+	long redeliver_max_window;	/* s looked back at most */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */
@@ -61,6 +65,8 @@ struct api {
 	struct prs_github *gh;
 	struct api_publisher *publisher;
 	struct api_audit *audit;
+	struct api_sweep *sweep;
+	_Atomic int listening;		/* set once the server listens */
 };
 
 /* A handler's answer: status and a JSON body (stolen by the server). */
@@ -151,6 +157,16 @@ int api_audit_completed(struct api *api, redisContext *c,
 /* Keeps the published result for RESULT_TTL (deletes it for 0). */
 void api_audit_keep_result(const struct api *api, redisContext *c,
     const char *job, const char *scanner);
+
+/*
+ * sweep.c: the thread that asks GitHub to redeliver failed deliveries
+ * (REDELIVER=on), one replica per REDELIVER_INTERVAL.
+ */
+int api_sweep_config(struct api_config *cfg);
+/* Starts the thread when REDELIVER=on; 0 when off. */
+int api_sweep_start(struct api *api);
+/* Stops and joins the thread (at most one GitHub call away); NULL-safe. */
+void api_sweep_stop(struct api *api);
 
 /* callback.c */
 void api_callback(struct api *api, const struct api_request *req,

@@ -333,7 +333,8 @@ api_config_load(struct api_config *cfg)
 		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
 	if (load_scanners(cfg) < 0 || load_check_names(cfg) < 0 ||
 	    load_policy(cfg) < 0 ||
-	    api_publisher_config(cfg) < 0 || api_audit_config(cfg) < 0)
+	    api_publisher_config(cfg) < 0 || api_audit_config(cfg) < 0 ||
+	    api_sweep_config(cfg) < 0)
 		return -1;
 	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
 		return -1;

@@ -48,13 +48,8 @@ main(void)
 		goto out;
 	}
 	api_observe_init(&api);
-	if (api_publisher_start(&api) < 0) {
-		prs_log(PRS_LOG_FATAL, "cannot start", "reason=\"%s\"",
-		    prs_error_last());
-		rc = 1;
-		goto out;
-	}
-	if (api_audit_start(&api) < 0) {
+	if (api_publisher_start(&api) < 0 || api_sweep_start(&api) < 0 ||
+	    api_audit_start(&api) < 0) {
 		prs_log(PRS_LOG_FATAL, "cannot start", "reason=\"%s\"",
 		    prs_error_last());
 		rc = 1;
@@ -63,6 +58,7 @@ main(void)
 	rc = api_server_run(&api);
 out:
 	api_audit_stop(&api);
+	api_sweep_stop(&api);
 	api_publisher_stop(&api);
 	prs_github_free(api.gh);
 	api_config_dispose(&api.cfg);

@@ -415,6 +415,7 @@ api_server_run(struct api *api)
 		    api->cfg.port, strerror(errno));
 		return 1;
 	}
+	api->listening = 1;
 	prs_info("listening", "port=%ld threads=%ld", api->cfg.port,
 	    api->cfg.threads);
 	sigdelset(&set, SIGPIPE);

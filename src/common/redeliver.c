@@ -3,6 +3,7 @@
  * in a JSON array of GUIDs (first seen first) with an object mapping each
  * GUID to its index:
  *   {"guid", "event", "action", "id", "at", "code", "attempts", "ok"}
+ * With a claim_ttl, redeliver:asked:{guid} marks a GUID asked for.
  */
 #include "prscan/redeliver.h"
 
@@ -97,9 +98,19 @@ rd_add(struct rd_sweep *sw, json_t *d)
 	return 0;
 }
 
+static int
+rd_stopped(const _Atomic int *stop)
+{
+	if (stop == NULL || *stop == 0)
+		return 0;
+	prs_error_set("stopped");
+	return 1;
+}
+
 /* Reads every page back to since. */
 static int
-rd_list(struct prs_github_app *app, struct rd_sweep *sw)
+rd_list(struct prs_github_app *app, struct rd_sweep *sw,
+    const _Atomic int *stop)
 {
 	char *url = strdup(RD_FIRST_PAGE), *next = NULL;
 	json_t *page = NULL;
@@ -107,6 +118,10 @@ rd_list(struct prs_github_app *app, struct rd_sweep *sw)
 	size_t i;
 
 	while (url != NULL && !older && pages++ < RD_MAX_PAGES) {
+		if (rd_stopped(stop)) {
+			rc = -1;
+			break;
+		}
 		rc = prs_github_app_request(app, 0, "GET", url, NULL, &page,
 		    &next);
 		free(url);
@@ -144,17 +159,44 @@ rd_recorded(redisContext *redis, const char *guid)
 	return rc;
 }
 
+/*
+ * Marks guid as asked for: 1 when this sweep took the mark, 0 when it was
+ * there, -1 when Redis failed.
+ */
+static int
+rd_claim(redisContext *redis, const char *guid, long ttl)
+{
+	redisReply *r = redisCommand(redis, "SET redeliver:asked:%s 1 NX EX "
+	    "%ld", guid, ttl);
+	int rc = -1;
+
+	if (r != NULL && (r->type == REDIS_REPLY_STATUS ||
+	    r->type == REDIS_REPLY_NIL))
+		rc = r->type == REDIS_REPLY_STATUS;
+	else
+		prs_error_set("redis: %s", r != NULL && r->type ==
+		    REDIS_REPLY_ERROR ? r->str : redis->errstr);
+	freeReplyObject(r);
+	return rc;
+}
+
 static enum prs_redeliver_action
-rd_request(struct prs_github_app *app, long long id, int dry_run)
+rd_request(struct prs_github_app *app, redisContext *redis,
+    const struct prs_redeliver_item *it, const struct prs_redeliver_opts *o)
 {
 	char path[96];
+	int rc;
 
-	if (dry_run)
+	if (o->dry_run)
 		return PRS_REDELIVER_WOULD;
 	snprintf(path, sizeof(path), "/app/hook/deliveries/%lld/attempts",
-	    id);
-	return prs_github_app_request(app, 0, "POST", path, NULL, NULL,
-	    NULL) == 0 ? PRS_REDELIVER_REQUESTED : PRS_REDELIVER_REFUSED;
+	    it->id);
+	rc = prs_github_app_request(app, 0, "POST", path, NULL, NULL, NULL);
+	/* GitHub did not answer: the next sweep may ask again. */
+	if (rc == PRS_ERETRY && o->claim_ttl > 0)
+		freeReplyObject(redisCommand(redis, "DEL redeliver:asked:%s",
+		    it->guid));
+	return rc == 0 ? PRS_REDELIVER_REQUESTED : PRS_REDELIVER_REFUSED;
 }
 
 static void
@@ -174,15 +216,18 @@ rd_count(struct prs_redeliver_report *rep, enum prs_redeliver_action a)
 	case PRS_REDELIVER_REFUSED:
 		rep->refused++;
 		break;
+	case PRS_REDELIVER_CLAIMED:
+		rep->claimed++;
+		break;
 	}
 }
 
-/* Decides and acts on one GUID.  0 or -1 (Redis). */
+/* Decides and acts on one GUID.  0 or -1 (Redis, or stopped). */
 static int
 rd_one(struct prs_github_app *app, redisContext *redis, json_t *rec,
-    int dry_run, struct prs_redeliver_item *it)
+    const struct prs_redeliver_opts *o, struct prs_redeliver_item *it)
 {
-	int recorded;
+	int recorded, claimed = 1;
 
 	it->guid = json_string_value(json_object_get(rec, "guid"));
 	it->event = json_string_value(json_object_get(rec, "event"));
@@ -201,17 +246,24 @@ rd_one(struct prs_github_app *app, redisContext *redis, json_t *rec,
 	recorded = rd_recorded(redis, it->guid);
 	if (recorded < 0)
 		return -1;
-	it->what = recorded ? PRS_REDELIVER_RECORDED :
-	    rd_request(app, it->id, dry_run);
+	if (recorded) {
+		it->what = PRS_REDELIVER_RECORDED;
+		return 0;
+	}
+	if (o->claim_ttl > 0 && !o->dry_run)
+		claimed = rd_claim(redis, it->guid, o->claim_ttl);
+	if (claimed < 0 || rd_stopped(o->stop))
+		return -1;
+	it->what = claimed ? rd_request(app, redis, it, o) :
+	    PRS_REDELIVER_CLAIMED;
 	return 0;
 }
 
 int
-prs_redeliver_sweep(struct prs_github_app *app, redisContext *redis,
-    time_t since, int dry_run, prs_redeliver_fn fn, void *arg,
-    struct prs_redeliver_report *rep)
+prs_redeliver_sweep_opts(struct prs_github_app *app, redisContext *redis,
+    const struct prs_redeliver_opts *o, struct prs_redeliver_report *rep)
 {
-	struct rd_sweep sw = { json_array(), json_object(), since, 0 };
+	struct rd_sweep sw = { json_array(), json_object(), o->since, 0 };
 	struct prs_redeliver_report local;
 	struct prs_redeliver_item it;
 	size_t i;
@@ -222,19 +274,18 @@ prs_redeliver_sweep(struct prs_github_app *app, redisContext *redis,
 		prs_error_set("out of memory");
 		goto out;
 	}
-	rc = rd_list(app, &sw);
+	rc = rd_list(app, &sw, o->stop);
 	if (rc < 0)
 		goto out;
 	local.attempts = sw.attempts;
 	for (i = 0; i < json_array_size(sw.order); i++) {
 		memset(&it, 0, sizeof(it));
-		rc = rd_one(app, redis, json_array_get(sw.order, i), dry_run,
-		    &it);
+		rc = rd_one(app, redis, json_array_get(sw.order, i), o, &it);
 		if (rc < 0)
 			goto out;
 		rd_count(&local, it.what);
-		if (fn != NULL)
-			fn(&it, arg);
+		if (o->fn != NULL)
+			o->fn(&it, o->arg);
 	}
 out:
 	if (rep != NULL)
@@ -242,4 +293,19 @@ out:
 	json_decref(sw.order);
 	json_decref(sw.index);
 	return rc;
+}
+
+int
+prs_redeliver_sweep(struct prs_github_app *app, redisContext *redis,
+    time_t since, int dry_run, prs_redeliver_fn fn, void *arg,
+    struct prs_redeliver_report *rep)
+{
+	struct prs_redeliver_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.since = since;
+	o.dry_run = dry_run;
+	o.fn = fn;
+	o.arg = arg;
+	return prs_redeliver_sweep_opts(app, redis, &o, rep);
 }

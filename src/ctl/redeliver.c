@@ -17,6 +17,7 @@ static const char *const rd_words[] = {
 	[PRS_REDELIVER_REQUESTED] = "redelivery requested",
 	[PRS_REDELIVER_WOULD] = "would redeliver",
 	[PRS_REDELIVER_REFUSED] = "redelivery refused",
+	[PRS_REDELIVER_CLAIMED] = "asked for lately",
 };
 
 static void

@@ -19,7 +19,9 @@ FAST = {"CLAIM_MIN_IDLE_MS": "1500", "CLAIM_INTERVAL": "1",
 
 class Pipeline:
     def __init__(self, case, workers=1, worker_env=None, api_env=None,
-                 bd_workers=0):
+                 bd_workers=0, start=True):
+        """start=False: no API and no worker yet (start_api, add_worker
+        later), as when prscan is down."""
         self.case = case
         self.tmp = case.tmp
         self.redis = case.start_redis()
@@ -33,22 +35,27 @@ class Pipeline:
                           else "kics"}
         self.api_extra.update(api_env or {})
         self.api = None
-        self.start_api()
         self.worker_env = dict(FAST)
         self.worker_env["KICS_STANDIN_LOG"] = self.scan_log
         self.worker_env.update(worker_env or {})
         self.workers = []
+        if not start:
+            return
+        self.start_api()
         for i in range(workers):
             self.add_worker("kics-%d" % (i + 1))
         for i in range(bd_workers):
             self.add_bd_worker("blackduck-%d" % (i + 1))
 
-    def start_api(self, port=None):
+    def start_api(self, port=None, webhook_secret=None,
+                  callback_secret=None, wait=True):
         self.api = self.case.track(harness.api(
             self.tmp, self.redis, self.github, port=port,
-            webhook_secret=getattr(self.api, "webhook_secret", None),
-            callback_secret=getattr(self.api, "callback_secret", None),
-            **self.api_extra))
+            webhook_secret=webhook_secret or
+            getattr(self.api, "webhook_secret", None),
+            callback_secret=callback_secret or
+            getattr(self.api, "callback_secret", None),
+            wait=wait, **self.api_extra))
         return self.api
 
     def add_worker(self, consumer, **extra):

@@ -109,6 +109,7 @@ class Kubernetes(harness.Case):
             if name == "prscan-api":
                 self.assertIn("GITHUB_APP_PRIVATE_KEY_FILE", env)
                 self.assertIn("GITHUB_WEBHOOK_SECRET_FILE", env)
+                self.assertEqual(env["REDELIVER"]["value"], "on")
             if name == "prscan-worker-blackduck":
                 self.assertIn("BLACKDUCK_API_TOKEN_FILE", env)
             if name in WORKERS:

@@ -125,9 +125,24 @@ class Ops:
                              daemon=True).start()
         return 202, {}, None
 
-    def _send(self, d, target):
+    def send(self, body):
+        """A new delivery, as GitHub makes one when an event happens:
+        the payload is posted to the webhook target now, and the
+        attempt is listed with the status it got (0: no answer)."""
+        with self.lock:
+            target = dict(self.webhook) if self.webhook else None
+        if target is None:
+            return 409, {"message": "no webhook target: POST "
+                         "/_standin/webhook first"}
+        d = {"guid": body["guid"], "event": body.get("event",
+                                                     "pull_request"),
+             "action": (body.get("payload") or {}).get("action"),
+             "payload": body["payload"]}
+        return 201, self._send(d, target, redelivery=False)
+
+    def _send(self, d, target, redelivery=True):
         """Posts the stored payload as GitHub would, then lists the
-        attempt as a redelivery with the status it got."""
+        attempt (a redelivery by default) with the status it got."""
         raw = json.dumps(d["payload"]).encode()
         sig = "sha256=" + hmac.new(target["secret"].encode(), raw,
                                    hashlib.sha256).hexdigest()
@@ -145,9 +160,10 @@ class Ops:
             code = e.code
         except OSError:
             code = 0
-        self.register({"guid": d["guid"], "event": d["event"],
-                       "action": d["action"], "status_code": code,
-                       "redelivery": True})
+        return self.register({"guid": d["guid"], "event": d["event"],
+                              "action": d["action"], "status_code": code,
+                              "redelivery": redelivery,
+                              "payload": d["payload"]})
 
     # -- repositories and pull requests ---------------------------------
 
@@ -238,6 +254,8 @@ class Ops:
             if not isinstance(body, dict) or not body.get("guid"):
                 return 400, {"message": "guid required"}
             return 201, self.register(body)
+        if path == "/_standin/deliveries/send" and method == "POST":
+            return self.send(body)
         if path == "/_standin/deliveries" and method == "GET":
             with self.lock:
                 return 200, {"deliveries": [dict(d) for d in

@@ -22,5 +22,7 @@ services = yaml.safe_load(sys.stdin)["services"]
 assert services["smee"]["profiles"] == ["dev"], "smee: not only in dev"
 others = [n for n, s in services.items() if n != "smee" and "profiles" in s]
 assert not others, "in a profile: %s" % others
+assert services["api"]["environment"]["REDELIVER"] == "on", \
+    "api: REDELIVER is not on"
 '
 echo "docker-compose.yaml: valid, with and without --profile dev"
