@@ -152,6 +152,16 @@ class _Process:
     def kill9(self):
         return self.stop(signal.SIGKILL, 5)
 
+    def _spawn_ready(self, ready, what):
+        """Spawns and waits for ready(); a server that never gets ready
+        (or a check that cannot run) is killed, not left behind."""
+        self._spawn()
+        try:
+            wait_until(ready, what=what)
+        except BaseException:
+            self.stop(signal.SIGKILL, 5)
+            raise
+
 
 class Redis(_Process):
     """A private redis-server on a loopback port with AOF and a password."""
@@ -178,8 +188,7 @@ class Redis(_Process):
         self.start()
 
     def start(self):
-        self._spawn()
-        wait_until(self._ping, what="redis-server PING on %d" % self.port)
+        self._spawn_ready(self._ping, "redis-server PING on %d" % self.port)
 
     def _ping(self):
         if not self.alive():
@@ -286,8 +295,7 @@ class Postgres(_Process):
             self.USER, self.password, self.port, self.DB)
 
     def start(self):
-        self._spawn()
-        wait_until(self._ready, what="postgres on %d" % self.port)
+        self._spawn_ready(self._ready, "postgres on %d" % self.port)
 
     def _ready(self):
         if not self.alive():
