@@ -333,7 +333,7 @@ api_config_load(struct api_config *cfg)
 		return prs_error_set("GITHUB_API_URL: must be an http(s) URL");
 	if (load_scanners(cfg) < 0 || load_check_names(cfg) < 0 ||
 	    load_policy(cfg) < 0 ||
-	    api_publisher_config(cfg) < 0)
+	    api_publisher_config(cfg) < 0 || api_plan_config(cfg) < 0)
 		return -1;
 	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
 		return -1;
@@ -360,6 +360,7 @@ api_config_dispose(struct api_config *cfg)
 	free(cfg->private_key);
 	free(cfg->api_url);
 	free(cfg->server_url);
+	prs_repoconfig_free(cfg->repo_defaults);
 	prs_secret_free(cfg->callback_secret);
 	prs_secret_free(cfg->admin_token);
 	memset(cfg, 0, sizeof(*cfg));
