@@ -768,6 +768,13 @@ plan_read_files(struct api_publisher *p, struct pub_entry *e,
 	if (rc < 0)
 		prs_warn("changed files unknown: every scanner runs", "job=%s "
 		    "reason=\"%s\"", e->job_id, prs_error_last());
+	/* GitHub lists 3000 at most: the rest could match anything. */
+	if (rc == 0 && json_array_size(in->files) >= PUB_MAX_FILES) {
+		prs_warn("changed files cut at 3000: every scanner runs",
+		    "job=%s", e->job_id);
+		json_decref(in->files);
+		in->files = NULL;
+	}
 	return 0;
 }
 
