@@ -113,7 +113,10 @@ class Select(harness.Case):
 
 class Paths(Select):
     def test_terraform_only_queues_kics_and_skips_black_duck(self):
-        sha = make_repo(self.github, "tf", {}, {"infra": TF})
+        # 120 notes first: the Terraform files are on the second page.
+        head = {"docs/%03d.md" % i: "note\n" for i in range(120)}
+        head["infra"] = TF
+        sha = make_repo(self.github, "tf", {}, head)
         self.deliver("tf", sha)
         runs = self.completed("tf", sha)
         self.assertEqual(runs["KICS"][0]["conclusion"], "success")
@@ -121,6 +124,11 @@ class Paths(Select):
                             "request changes is one Black Duck scans")
         self.assertEqual(len(self.calls(self.kics_log)), 1)
         self.assertEqual(self.calls(self.bd_log), [])
+        # Two pages (along the Link header) for the plan, two for KICS's
+        # changed lines.
+        pages = [c["status"] for c in self.github.calls()
+                 if c["path"].endswith("/pulls/1/files")]
+        self.assertEqual(pages, [200] * 4)
         r = self.redis.client()
         self.assertEqual(r.xlen("worker-blackduck"), 0)
         # A repeated plan entry queues nothing twice.
