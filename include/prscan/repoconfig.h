@@ -16,7 +16,7 @@
 #define PRS_REPOCONFIG_MAX_PATTERNS 256		/* per list */
 #define PRS_REPOCONFIG_MAX_PATTERN 256		/* bytes of one pattern */
 #define PRS_REPOCONFIG_MAX_DEPTH 8		/* nested collections */
-#define PRS_REPOCONFIG_MAX_EVENTS 20000		/* YAML events in a file */
+#define PRS_REPOCONFIG_MAX_EVENTS 20000		/* YAML events, a file */
 
 /*
  * 1 when path (a repository-relative file name, "/"-separated) matches
@@ -24,16 +24,16 @@
  * segment:
  *  - a pattern without "/" (but for a trailing one) matches in any
  *    directory ("*.tf" matches "a/b/main.tf");
- *  - a pattern with a "/" at its start or in its middle is anchored at the repository's root, a
- *    leading "/" only says so ("docs/README.md" matches that file only,
- *    not "x/docs/README.md");
+ *  - a pattern with a "/" at its start or in its middle is anchored
+ *    at the repository's root, a leading "/" only says so
+ *    ("docs/README.md" matches that file, not "x/docs/README.md");
  *  - a trailing "/" matches everything below that directory, as if
  *    "**" followed it ("vendor/" matches "vendor/x.go" and
  *    "src/vendor/x.go", "/vendor/" only the first);
  *  - a segment that is exactly "**" matches zero or more directories:
  *    "**" alone matches every file, "a" then "**" everything under a
- *    (not a file named a),
- *    and "a", "**", "b" joined by slashes b at any depth below a;
+ *    (not a file named a), and "a", "**", "b" joined by slashes b at
+ *    any depth below a;
  *  - any other segment is matched against one path segment with
  *    fnmatch(3) without flags: "*", "?" and "[...]" never match "/", do
  *    match a leading ".", and "\" quotes the next character; "**"

@@ -48,7 +48,7 @@ struct api_config {
 	long max_annotations;
 	int annotate_changed;		/* ANNOTATE=changed */
 	char *admin_token;		/* ADMIN_TOKEN(_FILE): /fanout */
-	struct prs_repoconfig *repo_defaults;	/* PRSCAN_CONFIG, or NULL */
+	struct prs_repoconfig *repo_defaults;	/* PRSCAN_CONFIG or NULL */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */

@@ -83,7 +83,7 @@ struct pub_entry {
 	const char *scanner;
 	const char *at;
 	const char *mode;	/* plan: paths, full or skip */
-	const char *conclusion;	/* conclude: its conclusion, title, summary */
+	const char *conclusion;	/* conclude: conclusion, title, summary */
 	const char *title;
 	const char *summary;
 	long long inst;

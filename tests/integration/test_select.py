@@ -112,86 +112,73 @@ class Select(harness.Case):
 
 
 class Paths(Select):
-    def test_terraform_only_queues_kics_and_skips_black_duck(self):
+    def test_terraform_only_runs_kics_and_a_lock_file_black_duck(self):
         # 120 notes first: the Terraform files are on the second page.
         head = {"docs/%03d.md" % i: "note\n" for i in range(120)}
         head["infra"] = TF
-        sha = make_repo(self.github, "tf", {}, head)
-        self.deliver("tf", sha)
-        runs = self.completed("tf", sha)
+        tf = make_repo(self.github, "tf", {}, head)
+        lock = make_repo(self.github, "lock", {},
+                         {"web/yarn.lock": "# yarn lockfile v1\n"})
+        job = self.deliver("tf", tf)["job_id"]
+        self.deliver("lock", lock)
+        runs = self.completed("tf", tf)
         self.assertEqual(runs["KICS"][0]["conclusion"], "success")
         self.assert_skipped(runs["Black Duck"][0], "No file this pull "
                             "request changes is one Black Duck scans")
+        runs = self.completed("lock", lock)
+        self.assert_skipped(runs["KICS"][0], "none of the 1 changed files "
+                            "matches its path patterns")
+        self.assertNotEqual(runs["Black Duck"][0]["conclusion"], "skipped")
+        # One scan each: KICS of tf, Black Duck of lock.
         self.assertEqual(len(self.calls(self.kics_log)), 1)
-        self.assertEqual(self.calls(self.bd_log), [])
+        self.assertEqual(len(self.calls(self.bd_log)), 1)
         # Two pages (along the Link header) for the plan, two for KICS's
         # changed lines.
         pages = [c["status"] for c in self.github.calls()
-                 if c["path"].endswith("/pulls/1/files")]
+                 if c["path"] == "/repos/%s/tf/pulls/1/files" % OWNER]
         self.assertEqual(pages, [200] * 4)
-        r = self.redis.client()
-        self.assertEqual(r.xlen("worker-blackduck"), 0)
         # A repeated plan entry queues nothing twice.
-        job = [k for k in r.keys("plan:*")][0][len("plan:"):]
+        r = self.redis.client()
         r.xadd("github-writes", {"kind": "plan", "job": job,
                                  "scanner": "*", "inst": "1",
                                  "at": "2026-01-01T00:00:00Z",
                                  "mode": "paths"})
         harness.wait_until(lambda: r.xlen("github-writes") == 0, 10,
                            what="the repeated plan entry")
-        self.assertEqual(r.xinfo_stream("worker-kics")["entries-added"], 1)
-        self.assertEqual(len(self.github.check_runs(OWNER, "tf", sha)), 2)
-
-    def test_lock_file_only_queues_black_duck_and_skips_kics(self):
-        sha = make_repo(self.github, "lock", {},
-                        {"web/yarn.lock": "# yarn lockfile v1\n"})
-        self.deliver("lock", sha)
-        runs = self.completed("lock", sha)
-        self.assert_skipped(runs["KICS"][0], "none of the 1 changed files "
-                            "matches its path patterns")
-        self.assertNotEqual(runs["Black Duck"][0]["conclusion"], "skipped")
-        self.assertEqual(self.calls(self.kics_log), [])
-        self.assertEqual(len(self.calls(self.bd_log)), 1)
-        self.assertEqual(self.redis.client().xlen("worker-kics"), 0)
+        for stream in ("worker-kics", "worker-blackduck"):
+            self.assertEqual(r.xinfo_stream(stream)["entries-added"], 1)
+        self.assertEqual(len(self.github.check_runs(OWNER, "tf", tf)), 2)
 
 
 class RepoConfig(Select):
-    def test_config_disables_a_scanner_and_sets_fail_on(self):
-        cfg = ("# prscan\nscanners:\n  blackduck:\n    enabled: false\n"
-               "fail_on: info\n")
-        sha = make_repo(self.github, "cfg", {".github/prscan.yml": cfg},
-                        {"infra": TF, "yarn.lock": "x\n"})
-        self.deliver("cfg", sha)
-        runs = self.completed("cfg", sha)
+    def test_config_disables_sets_fail_on_and_its_errors_have_lines(self):
+        good = ("# prscan\nscanners:\n  blackduck:\n    enabled: false\n"
+                "fail_on: info\n")
+        bad = "scanners:\n  kics:\n    paths: *.tf\nfail_on: high\n"
+        unknown = "fail_on: high\nscanners:\n  nessus:\n    enabled: 1\n"
+        shas = {}
+        for repo, cfg in (("cfg", good), ("bad", bad), ("unk", unknown)):
+            shas[repo] = make_repo(self.github, repo,
+                                   {".github/prscan.yml": cfg},
+                                   {"infra": TF, "yarn.lock": "x\n"})
+            self.deliver(repo, shas[repo])
+        runs = self.completed("cfg", shas["cfg"])
         self.assert_skipped(runs["Black Duck"][0], "disabled by "
                             "`.github/prscan.yml`")
         # fail_on: info from the file, over the API's FAIL_ON=HIGH.
         self.assertEqual(runs["KICS"][0]["conclusion"], "failure")
+        for repo, line in (("bad", "line 3: "), ("unk", 'line 3: scanners: '
+                                                 'unknown scanner "nessus"')):
+            runs = self.completed(repo, shas[repo])
+            for name in ("KICS", "Black Duck"):
+                run = runs[name][0]
+                self.assertEqual(run["conclusion"], "failure", run)
+                self.assertEqual(run["output"]["title"],
+                                 "Invalid .github/prscan.yml")
+                self.assertIn(line, run["output"]["summary"])
+        # Only cfg's KICS scanned.
+        self.assertEqual(len(self.calls(self.kics_log)), 1)
         self.assertEqual(self.calls(self.bd_log), [])
-
-    def test_malformed_config_fails_every_check_with_its_line(self):
-        cfg = "scanners:\n  kics:\n    paths: *.tf\nfail_on: high\n"
-        sha = make_repo(self.github, "bad", {".github/prscan.yml": cfg},
-                        {"infra": TF})
-        self.deliver("bad", sha)
-        runs = self.completed("bad", sha)
-        for name in ("KICS", "Black Duck"):
-            run = runs[name][0]
-            self.assertEqual(run["conclusion"], "failure", run)
-            self.assertIn("Invalid .github/prscan.yml", run["output"]
-                          ["title"])
-            self.assertIn("line 3: ", run["output"]["summary"])
-        self.assertEqual(self.calls(self.kics_log), [])
-        self.assertEqual(self.calls(self.bd_log), [])
-
-    def test_unknown_scanner_is_an_error_with_its_line(self):
-        cfg = "fail_on: high\nscanners:\n  nessus:\n    enabled: true\n"
-        sha = make_repo(self.github, "unk", {".github/prscan.yml": cfg},
-                        {"infra": TF})
-        self.deliver("unk", sha)
-        runs = self.completed("unk", sha)
-        self.assertIn('line 3: scanners: unknown scanner "nessus"',
-                      runs["KICS"][0]["output"]["summary"])
 
 
 class Labels(Select):

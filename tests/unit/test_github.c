@@ -81,16 +81,17 @@ static int fake_read(struct fake *f, const struct lh_request *req,
 {
 	rep->status = 200;
 	if (strcmp(req->url, FILES_ROUTE) == 0) {
-		snprintf(f->link, sizeof(f->link), "<%s%s?per_page=100&page=2>; "
-		    "rel=\"next\", <%s%s?per_page=100&page=2>; rel=\"last\"",
+		snprintf(f->link, sizeof(f->link), "<%s%s?per_page=100&"
+		    "page=2>; rel=\"next\", <%s%s?per_page=100&page=2>; "
+		    "rel=\"last\"",
 		    f->foreign_link ? "http://evil.invalid" : f->base,
 		    FILES_PAGE2, f->base, FILES_PAGE2);
 		rep->body = "[{\"filename\":\"a.tf\"}]";
 		rep->headers[0][0] = "Link";
 		rep->headers[0][1] = f->link;
 	} else if (strcmp(req->url, FILES_PAGE2) == 0) {
-		rep->body = "[{\"filename\":\"b/yarn.lock\",\"previous_filename\":"
-		    "\"yarn.lock\"}]";
+		rep->body = "[{\"filename\":\"b/yarn.lock\","
+		    "\"previous_filename\":\"yarn.lock\"}]";
 	} else if (strcmp(req->url, CONTENTS_ROUTE ".github/prscan.yml") == 0) {
 		rep->body = "{\"type\":\"file\",\"encoding\":\"base64\","
 		    "\"size\":14,\"content\":\"ZmFpbF9vbjog\\naGlnaAo=\\n\"}";
