@@ -68,6 +68,7 @@ int
 api_plan_config(struct api_config *cfg)
 {
 	char *path = NULL, *text = NULL;
+	char why[512];
 	size_t len = 0;
 	int rc = -1;
 
@@ -76,14 +77,16 @@ api_plan_config(struct api_config *cfg)
 		free(path);
 		return 0;
 	}
-	if (plan_read_file(path, PRS_REPOCONFIG_MAX_BYTES, &text, &len) < 0)
-		prs_error_set("PRSCAN_CONFIG: %s: %s", path, prs_error_last());
-	else if (prs_repoconfig_parse(text, len,
+	if (plan_read_file(path, PRS_REPOCONFIG_MAX_BYTES, &text, &len) ==
+	    0 && prs_repoconfig_parse(text, len,
 	    (const char *const *)cfg->scanners, cfg->nscanners,
-	    &cfg->repo_defaults) != 0)
-		prs_error_set("PRSCAN_CONFIG: %s: %s", path, prs_error_last());
-	else
+	    &cfg->repo_defaults) == 0)
 		rc = 0;
+	if (rc < 0) {
+		/* The message is copied: prs_error_set overwrites its own. */
+		snprintf(why, sizeof(why), "%s", prs_error_last());
+		prs_error_set("PRSCAN_CONFIG: %s: %s", path, why);
+	}
 	free(text);
 	free(path);
 	return rc;
