@@ -182,11 +182,12 @@ void api_status(struct api *api, struct api_reply *reply);
 /*
  * observe.c: metrics and probes.  api_observe_init declares the metrics
  * and registers the streams' collector; the counters are bumped when a
- * signed delivery is parsed and when a job's transaction committed.
+ * signed delivery is parsed and, per scanner, when a plan queued a job
+ * to that scanner's stream.
  */
 void api_observe_init(struct api *api);
 void api_observe_webhook(const char *event, const char *action);
-void api_observe_published(const struct api *api);
+void api_observe_published(const char *scanner);
 /* GET /healthz: 200 while the process runs. */
 void api_healthz(struct api_reply *reply);
 /* GET /readyz: 200 when Redis answers and the configuration is whole. */

@@ -342,6 +342,9 @@ api_plan_commit(const struct api *api, redisContext *c,
 		plan_choose(api, in, repo, mode, names, nnames, &chs[i]);
 	rc = names == NULL ? prs_error_set("out of memory") :
 	    plan_commit(c, api, job, rec->str, chs, n, repo);
+	for (i = 0; rc == 1 && i < n; i++)
+		if (chs[i].conclusion == NULL)
+			api_observe_published(chs[i].scanner);
 	if (rc == 1)
 		plan_log(job, mode, chs, n);
 out:

@@ -335,8 +335,6 @@ api_enqueue_mode(struct api *api, const struct prs_job *job,
 	else
 		rc = write_delivery(api, job->delivery, job->id, append_plan_cb,
 		    &sp, rec);
-	if (rc == 1)
-		api_observe_published(api);
 	free(rec);
 	json_decref(j);
 	return rc;
