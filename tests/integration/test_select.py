@@ -148,6 +148,26 @@ class Paths(Select):
         for stream in ("worker-kics", "worker-blackduck"):
             self.assertEqual(r.xinfo_stream(stream)["entries-added"], 1)
         self.assertEqual(len(self.github.check_runs(OWNER, "tf", tf)), 2)
+        # Re-running the skipped check scans it, whatever the paths.
+        skipped = self.completed("tf", tf)["Black Duck"][0]
+        repo = harness.pull_request_event(OWNER, "tf", tf)["repository"]
+        ev = {"action": "rerequested", "repository": repo,
+              "installation": {"id": 1},
+              "check_run": {"id": skipped["id"], "name": "Black Duck",
+                            "head_sha": tf,
+                            "app": {"id": int(self.github.app_id)},
+                            "check_suite": {"head_branch": "feature"},
+                            "pull_requests": [{
+                                "number": 1,
+                                "head": {"ref": "feature", "sha": tf},
+                                "base": {"ref": "main"}}]}}
+        status, body = harness.post_webhook(self.api.url, ev,
+                                            self.api.webhook_secret,
+                                            event="check_run")
+        self.assertEqual((status, body["scanners"]), (202, ["blackduck"]))
+        runs = self.completed("tf", tf, names=("Black Duck",), count=2)
+        self.assertNotEqual(runs["Black Duck"][0]["conclusion"], "skipped")
+        self.assertEqual(len(self.calls(self.bd_log)), 2)
 
 
 class RepoConfig(Select):
