@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config git ca-certificates curl jq openssl
 	libmicrohttpd-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev
-	libssl-dev libgit2-dev libcmocka-dev libpq-dev
+	libssl-dev libgit2-dev libcmocka-dev libpq-dev libyaml-dev
 	redis-server postgresql valgrind clang libclang-rt-14-dev
 	flawfinder
 	python3 python3-redis python3-jwt python3-cryptography python3-yaml

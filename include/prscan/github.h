@@ -54,13 +54,26 @@ int prs_github_checkrun_update(struct prs_github *gh, long long inst,
     const char *owner, const char *repo, long long id, const json_t *body);
 
 /*
- * GET /repos/{owner}/{repo}/pulls/{number}/files, 100 a page, at most
+ * GET /repos/{owner}/{repo}/pulls/{number}/files, 100 a page, following
+ * the Link header's next page (only below the client's api_url), at most
  * max_files files: *files a new array of GitHub's file objects
- * (filename, status, patch, ...).  Returns as prs_github_checkrun_create.
+ * (filename, previous_filename, status, patch, ...).  Returns as
+ * prs_github_checkrun_create, PRS_ENOTFOUND for a 404.
  */
 int prs_github_pull_files(struct prs_github *gh, long long inst,
     const char *owner, const char *repo, long number, size_t max_files,
     json_t **files);
+
+/*
+ * GET /repos/{owner}/{repo}/contents/{path}?ref={ref}: the file's bytes
+ * in *data (a new NUL-terminated string, *len bytes).  path must be
+ * URL-safe.  Returns 0, PRS_ENOTFOUND (no such file, or no such ref),
+ * PRS_EINPUT (a directory, larger than max bytes, no content), PRS_ERETRY
+ * or -1, with the reason in prs_error_last().
+ */
+int prs_github_file_get(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, const char *path, const char *ref,
+    size_t max, char **data, size_t *len);
 
 /*
  * Looks among the check runs of sha (GET .../commits/{sha}/check-runs,

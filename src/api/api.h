@@ -10,6 +10,7 @@
 #include "prscan/github.h"
 #include "prscan/job.h"
 #include "prscan/redis.h"
+#include "prscan/repoconfig.h"
 
 #define API_MAX_BODY (25L * 1024 * 1024)
 #define API_MAX_SECRETS 2
@@ -57,6 +58,7 @@ struct api_config {
 	long redeliver_interval;	/* s between sweeps */
 	long redeliver_margin;		/* s of overlap with the last sweep */
 	long redeliver_max_window;	/* s looked back at most */
+	struct prs_repoconfig *repo_defaults;	/* PRSCAN_CONFIG or NULL */
 };
 
 /* Everything a request handler needs; shared by the pool's threads. */
@@ -113,10 +115,14 @@ void api_webhook(struct api *api, const struct api_request *req,
     struct api_reply *reply);
 /*
  * Writes job (its delivery mark, record, the pull request's latest head
- * and one entry per scanner) in one transaction.  Returns 1 when queued,
- * 0 when the delivery was seen before, -1 when Redis failed.
+ * and its plan entry, see plan.c) in one transaction, mode "paths".
+ * Returns 1 when queued, 0 when the delivery was seen before, -1 when
+ * Redis failed.
  */
 int api_enqueue(struct api *api, const struct prs_job *job);
+/* As api_enqueue with the plan's mode: paths, full or skip. */
+int api_enqueue_mode(struct api *api, const struct prs_job *job,
+    const char *mode);
 
 /* fanout.c: POST /fanout, only when ADMIN_TOKEN is set. */
 void api_fanout(struct api *api, const struct api_request *req,
@@ -168,6 +174,47 @@ int api_sweep_start(struct api *api);
 /* Stops and joins the thread (at most one GitHub call away); NULL-safe. */
 void api_sweep_stop(struct api *api);
 
+/*
+ * plan.c: selective scanning.  api_plan_config reads PRSCAN_CONFIG (a
+ * file with .github/prscan.yml's keys) into cfg->repo_defaults: 0, or -1
+ * with "PRSCAN_CONFIG: FILE: line N: ..." in prs_error_last().
+ */
+int api_plan_config(struct api_config *cfg);
+/*
+ * Pipelines the "plan" entry of a job: mode paths (scan what the changed
+ * files call for), full (every enabled scanner) or skip (conclude all as
+ * skipped); scanner one of SCANNERS or "*".  One reply.
+ */
+void api_plan_writes_append(redisContext *c, const struct prs_job *job,
+    const char *mode, const char *scanner, const char *at);
+
+/* What the publisher read from GitHub for a plan. */
+struct api_plan_input {
+	char *yaml;		/* .github/prscan.yml, NULL: none */
+	size_t len;
+	char config_error[400];	/* why it could not be read, or "" */
+	json_t *files;		/* the changed files, NULL: not known */
+};
+
+/*
+ * Decides which scanners of the plan run and commits it in one
+ * transaction (see plan.c), unless plan:{job} exists.  in's
+ * config_error may be filled.  0 (committed, or nothing to do), -1 when
+ * Redis failed.
+ */
+int api_plan_commit(const struct api *api, redisContext *c,
+    const struct prs_job *job, const char *mode, const char *only,
+    struct api_plan_input *in);
+/* Frees what in holds and zeroes it. */
+void api_plan_input_dispose(struct api_plan_input *in);
+/*
+ * The fail_on and annotate a job's plan chose, over the defaults already
+ * in *fail_on and *annotate_changed (kept when there is no plan).  0 or
+ * -1 when Redis failed.
+ */
+int api_plan_job_style(redisContext *c, const char *job,
+    enum prs_severity *fail_on, int *annotate_changed);
+
 /* callback.c */
 void api_callback(struct api *api, const struct api_request *req,
     struct api_reply *reply);
@@ -180,11 +227,12 @@ void api_status(struct api *api, struct api_reply *reply);
 /*
  * observe.c: metrics and probes.  api_observe_init declares the metrics
  * and registers the streams' collector; the counters are bumped when a
- * signed delivery is parsed and when a job's transaction committed.
+ * signed delivery is parsed and, per scanner, when a plan queued a job
+ * to that scanner's stream.
  */
 void api_observe_init(struct api *api);
 void api_observe_webhook(const char *event, const char *action);
-void api_observe_published(const struct api *api);
+void api_observe_published(const char *scanner);
 /* GET /healthz: 200 while the process runs. */
 void api_healthz(struct api_reply *reply);
 /* GET /readyz: 200 when Redis answers and the configuration is whole. */

@@ -334,7 +334,7 @@ api_config_load(struct api_config *cfg)
 	if (load_scanners(cfg) < 0 || load_check_names(cfg) < 0 ||
 	    load_policy(cfg) < 0 ||
 	    api_publisher_config(cfg) < 0 || api_audit_config(cfg) < 0 ||
-	    api_sweep_config(cfg) < 0)
+	    api_sweep_config(cfg) < 0 || api_plan_config(cfg) < 0)
 		return -1;
 	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
 		return -1;
@@ -361,6 +361,7 @@ api_config_dispose(struct api_config *cfg)
 	free(cfg->private_key);
 	free(cfg->api_url);
 	free(cfg->server_url);
+	prs_repoconfig_free(cfg->repo_defaults);
 	prs_secret_free(cfg->callback_secret);
 	prs_secret_free(cfg->admin_token);
 	prs_secret_free(cfg->database_url);

@@ -1,6 +1,6 @@
 /*
  * POST /fanout: an operator queues a scan of a pull request by hand, as a
- * webhook delivery would (job record and one entry per scanner), with a
+ * webhook delivery would (job record and its plan, see plan.c), with a
  * synthetic delivery id "fanout-<uuid>".  Only when ADMIN_TOKEN is set,
  * and only with `Authorization: Bearer <ADMIN_TOKEN>`.
  *

@@ -58,17 +58,13 @@ api_observe_webhook(const char *event, const char *action)
 }
 
 void
-api_observe_published(const struct api *api)
+api_observe_published(const char *scanner)
 {
 	char stream[API_OBSERVE_STREAM_SIZE];
-	size_t i;
 
-	for (i = 0; i < api->cfg.nscanners; i++) {
-		snprintf(stream, sizeof(stream), "worker-%s",
-		    api->cfg.scanners[i]);
-		prs_metrics_counter_add("messages_published_total",
-		    (const char *[]){ "stream", stream, NULL }, 1);
-	}
+	snprintf(stream, sizeof(stream), "worker-%s", scanner);
+	prs_metrics_counter_add("messages_published_total",
+	    (const char *[]){ "stream", stream, NULL }, 1);
 }
 
 void

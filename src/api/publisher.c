@@ -1,7 +1,9 @@
 /*
  * The publisher: the one thread that writes to GitHub.  Webhooks and
  * callbacks only append to the stream github-writes (fields kind
- * create|start|complete, job, scanner, inst, at); this thread reads it
+ * plan|create|conclude|start|complete, job, scanner, inst, at; a plan
+ * also mode, a conclude conclusion, title and summary); this thread
+ * reads it
  * through the consumer group "publisher" and applies each entry, one
  * GitHub write at a time, acknowledging and deleting it once done.  An
  * entry that GitHub answers with a rate limit, a 5xx or nothing stays
@@ -80,6 +82,10 @@ struct pub_entry {
 	const char *job_id;
 	const char *scanner;
 	const char *at;
+	const char *mode;	/* plan: paths, full or skip */
+	const char *conclusion;	/* conclude: conclusion, title, summary */
+	const char *title;
+	const char *summary;
 	long long inst;
 	struct prs_job *job;
 	char key[96];		/* checkrun:{job}:{scanner} */
@@ -312,6 +318,11 @@ entry_parse(const redisReply *item, struct pub_entry *e)
 	    entry_field(f, "inst", &inst) < 0)
 		return -1;
 	e->inst = strtoll(inst, NULL, 10);
+	if (entry_field(f, "mode", &e->mode) < 0)
+		e->mode = "paths";
+	entry_field(f, "conclusion", &e->conclusion);
+	entry_field(f, "title", &e->title);
+	entry_field(f, "summary", &e->summary);
 	snprintf(e->key, sizeof(e->key), "checkrun:%s:%s", e->job_id,
 	    e->scanner);
 	return prs_name_valid_job_id(e->job_id) ? 0 : -1;
@@ -520,8 +531,8 @@ changed_lines(struct api_publisher *p, struct pub_entry *e,
 }
 
 static json_t *
-result_bodies(struct api_publisher *p, struct pub_entry *e, json_t *root,
-    const struct prs_diffmap *map)
+result_bodies(struct api_publisher *p, redisContext *c, struct pub_entry *e,
+    json_t *root, const struct prs_diffmap *map)
 {
 	const struct api_config *cfg = &p->api->cfg;
 	struct prs_checkrun_style sty = { api_check_name(e->scanner),
@@ -534,6 +545,8 @@ result_bodies(struct api_publisher *p, struct pub_entry *e, json_t *root,
 	snprintf(blob, sizeof(blob), "%s/%s/%s/blob/%s", cfg->server_url,
 	    e->job->owner, e->job->repo, e->job->head_sha);
 	sty.blob_url = blob;
+	/* .github/prscan.yml's fail_on and annotate, through the plan. */
+	api_plan_job_style(c, e->job_id, &sty.fail_on, &sty.changed_only);
 	if (json_is_string(err) || prs_result_from_json(json_object_get(root,
 	    "result"), &res) < 0) {
 		bodies = json_array();
@@ -639,7 +652,7 @@ bodies_of(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 		json_decref(root);
 		return PUB_WAIT;
 	} else {
-		*out = result_bodies(p, e, root, map);
+		*out = result_bodies(p, c, e, root, map);
 	}
 	prs_diffmap_free(map);
 	json_decref(root);
@@ -714,6 +727,145 @@ step_complete(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 	return PUB_DONE;
 }
 
+/* -- plans and conclusions ---------------------------------------- */
+
+/* .github/prscan.yml at the base branch into in; 0 or PUB_WAIT. */
+static int
+plan_read_config(struct api_publisher *p, struct pub_entry *e,
+    struct pub_inst *st, struct api_plan_input *in)
+{
+	const struct prs_job *job = e->job;
+	int rc = prs_github_file_get(p->gh, job->installation, job->owner,
+	    job->repo, ".github/prscan.yml", job->base_ref,
+	    PRS_REPOCONFIG_MAX_BYTES, &in->yaml, &in->len);
+
+	if (rc == PRS_ENOTFOUND || rc == PRS_EINPUT) {
+		if (rc == PRS_EINPUT)
+			snprintf(in->config_error, sizeof(in->config_error),
+			    "line 1: %s", prs_error_last());
+		inst_after_call(p, st, e, 0, "config");
+		return 0;
+	}
+	rc = inst_after_call(p, st, e, rc, "config");
+	if (rc == PUB_WAIT)
+		return PUB_WAIT;
+	if (rc < 0)
+		snprintf(in->config_error, sizeof(in->config_error),
+		    "line 1: cannot be read: %.300s", prs_error_last());
+	return 0;
+}
+
+/* The pull request's changed files into in (NULL: unknown). */
+static int
+plan_read_files(struct api_publisher *p, struct pub_entry *e,
+    struct pub_inst *st, struct api_plan_input *in)
+{
+	const struct prs_job *job = e->job;
+	int rc;
+
+	if (job->pr_number < 1 || strcmp(e->mode, "paths") != 0 ||
+	    in->config_error[0] != '\0')
+		return 0;
+	rc = prs_github_pull_files(p->gh, job->installation, job->owner,
+	    job->repo, job->pr_number, PUB_MAX_FILES, &in->files);
+	rc = inst_after_call(p, st, e, rc, "pull files");
+	if (rc == PUB_WAIT)
+		return PUB_WAIT;
+	if (rc < 0)
+		prs_warn("changed files unknown: every scanner runs", "job=%s "
+		    "reason=\"%s\"", e->job_id, prs_error_last());
+	/* GitHub lists 3000 at most: the rest could match anything. */
+	if (rc == 0 && json_array_size(in->files) >= PUB_MAX_FILES) {
+		prs_warn("changed files cut at 3000: every scanner runs",
+		    "job=%s", e->job_id);
+		json_decref(in->files);
+		in->files = NULL;
+	}
+	return 0;
+}
+
+static int
+plan_done(redisContext *c, const char *job)
+{
+	redisReply *r = redisCommand(c, "EXISTS plan:%s", job);
+	int rc = r != NULL && r->type == REDIS_REPLY_INTEGER ?
+	    r->integer != 0 : -1;
+
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Reads what the plan needs from GitHub, then lets plan.c decide. */
+static int
+step_plan(struct api_publisher *p, redisContext *c, struct pub_entry *e,
+    struct pub_inst *st)
+{
+	struct api_plan_input in;
+	int rc = plan_done(c, e->job_id);
+
+	memset(&in, 0, sizeof(in));
+	if (rc != 0)
+		return rc < 0 ? -1 : PUB_DONE;
+	if (strcmp(e->mode, "skip") != 0) {
+		if (!inst_may_write(p, st))
+			return PUB_WAIT;
+		if (plan_read_config(p, e, st, &in) == PUB_WAIT ||
+		    plan_read_files(p, e, st, &in) == PUB_WAIT) {
+			api_plan_input_dispose(&in);
+			return PUB_WAIT;
+		}
+	}
+	rc = api_plan_commit(p->api, c, e->job, e->mode, e->scanner, &in);
+	api_plan_input_dispose(&in);
+	return rc < 0 ? -1 : PUB_DONE;
+}
+
+/* Creates a check run completed at once: skipped, or a bad config. */
+static int
+step_conclude(struct api_publisher *p, redisContext *c, struct pub_entry *e,
+    struct pub_inst *st)
+{
+	const struct prs_job *job = e->job;
+	json_t *body, *one;
+	int rc;
+
+	if (e->check_id != 0 || e->done)
+		return PUB_DONE;
+	if (!inst_may_write(p, st))
+		return PUB_WAIT;
+	if (e->creating) {
+		rc = adopt_created(p, e, st);
+		if (rc == 0)
+			return entry_save(p, c, e, "id", e->check_id) < 0 ? -1 :
+			    PUB_DONE;
+		if (rc != PRS_ENOTFOUND)
+			return rc;
+	}
+	if (entry_save(p, c, e, "creating", 1) < 0)
+		return -1;
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s}}", "name",
+	    api_check_name(e->scanner), "head_sha", job->head_sha,
+	    "external_id", job->id, "status", "completed", "conclusion",
+	    e->conclusion, "completed_at", e->at, "output", "title",
+	    e->title, "summary", e->summary);
+	one = body != NULL ? json_pack("[O]", body) : NULL;
+	add_rescan_action(one);
+	json_decref(one);
+	rc = prs_github_checkrun_create(p->gh, job->installation, job->owner,
+	    job->repo, body, &e->check_id);
+	json_decref(body);
+	rc = inst_after_call(p, st, e, rc, "conclude");
+	if (rc != 0)
+		return rc == PUB_WAIT ? PUB_WAIT : PUB_DONE;
+	prs_info("check run concluded", "job=%s repo=%s/%s sha=%s scanner=%s "
+	    "check_run=%lld conclusion=%s", job->id, job->owner, job->repo,
+	    job->head_sha, e->scanner, e->check_id, e->conclusion);
+	if (entry_save(p, c, e, "id", e->check_id) < 0 ||
+	    entry_save(p, c, e, "done", 1) < 0)
+		return -1;
+	return PUB_DONE;
+}
+
 /* Applies at most one GitHub write of e.  -1 when Redis failed. */
 static int
 entry_step(struct api_publisher *p, redisContext *c, struct pub_entry *e,
@@ -728,6 +880,11 @@ entry_step(struct api_publisher *p, redisContext *c, struct pub_entry *e,
 	}
 	if (rc < 0)
 		return -1;
+	if (strcmp(e->kind, "plan") == 0)
+		return step_plan(p, c, e, st);
+	if (strcmp(e->kind, "conclude") == 0)
+		return e->conclusion != NULL && e->title != NULL &&
+		    e->summary != NULL ? step_conclude(p, c, e, st) : PUB_DONE;
 	if (strcmp(e->kind, "create") == 0) {
 		if (e->check_id != 0)
 			return PUB_DONE;

@@ -218,18 +218,28 @@ reply_ok(const redisReply *r)
 	return r != NULL && r->type != REDIS_REPLY_ERROR;
 }
 
+/* What a job scans: a plan's mode and scanner ("*": all of SCANNERS). */
+struct scan_plan {
+	const struct prs_job *job;
+	const char *mode;
+	const char *only;
+	int set_head;
+};
+
 /*
  * Queues the commands of one job between MULTI and EXEC; their count.
- * Each scanner gets its stream entry and a github-writes entry that
- * creates its check run queued.  set_head: the pull request's latest
- * head becomes this job's (not for a re-run of an older commit).
+ * The job gets its record and one "plan" entry in github-writes: the
+ * publisher lists the changed files and picks the scanners (plan.c), as
+ * that waits on GitHub.  set_head: the pull request's latest head
+ * becomes this job's (not for a re-run of an older commit).
  */
 static size_t
-append_scans(redisContext *c, const struct api *api, const struct prs_job *job,
-    const char *rec, int set_head, char *const *scanners, size_t nscanners)
+append_scans(redisContext *c, const struct api *api,
+    const struct scan_plan *sp, const char *rec)
 {
+	const struct prs_job *job = sp->job;
 	char now[32];
-	size_t i, n = 2;
+	size_t n = 3;
 
 	api_iso_now(now);
 	redisAppendCommand(c, "SET storage:%s %s EX %ld", job->id, rec,
@@ -238,28 +248,14 @@ append_scans(redisContext *c, const struct api *api, const struct prs_job *job,
 	redisAppendCommand(c, "SET scanned:%s/%s@%s %s EX %ld", job->owner,
 	    job->repo, job->head_sha, job->id, api->cfg.storage_ttl);
 	/* The latest head: workers drop scans of older ones. */
-	if (set_head && job->pr_number > 0) {
+	if (sp->set_head && job->pr_number > 0) {
 		redisAppendCommand(c, "SET prhead:%s/%s#%ld %s EX %ld",
 		    job->owner, job->repo, job->pr_number, job->head_sha,
 		    api->cfg.storage_ttl);
 		n++;
 	}
-	for (i = 0; i < nscanners; i++) {
-		redisAppendCommand(c, "XADD worker-%s MAXLEN ~ %ld * job_id %s "
-		    "job %s", scanners[i], api->cfg.stream_maxlen, job->id,
-		    rec);
-		api_writes_append(c, "create", job->id, scanners[i],
-		    job->installation, now);
-	}
-	return n + 2 * nscanners;
-}
-
-static size_t
-append_job(redisContext *c, const struct api *api, const struct prs_job *job,
-    const char *rec, int set_head)
-{
-	return append_scans(c, api, job, rec, set_head, api->cfg.scanners,
-	    api->cfg.nscanners);
+	api_plan_writes_append(c, job, sp->mode, sp->only, now);
+	return n;
 }
 
 /* Reads n replies; the last one stays in *last.  0 or -1. */
@@ -328,20 +324,17 @@ out:
 }
 
 static size_t
-append_job_cb(redisContext *c, const struct api *api, const void *job,
+append_plan_cb(redisContext *c, const struct api *api, const void *sp,
     const char *rec)
 {
-	return append_job(c, api, job, rec, 1);
+	return append_scans(c, api, sp, rec);
 }
 
-/*
- * Writes the delivery mark, the job record, the pull request's latest
- * head and one entry per scanner in one transaction.  Returns 1 when
- * queued, 0 for a duplicate, -1 when Redis failed (nothing written).
- */
 int
-api_enqueue(struct api *api, const struct prs_job *job)
+api_enqueue_mode(struct api *api, const struct prs_job *job,
+    const char *mode)
 {
+	struct scan_plan sp = { job, mode, "*", 1 };
 	json_t *j = prs_job_to_json(job);
 	char *rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	int rc = -1;
@@ -349,13 +342,17 @@ api_enqueue(struct api *api, const struct prs_job *job)
 	if (rec == NULL)
 		prs_error_set("out of memory");
 	else
-		rc = write_delivery(api, job->delivery, job->id, append_job_cb,
-		    job, rec);
-	if (rc == 1)
-		api_observe_published(api);
+		rc = write_delivery(api, job->delivery, job->id, append_plan_cb,
+		    &sp, rec);
 	free(rec);
 	json_decref(j);
 	return rc;
+}
+
+int
+api_enqueue(struct api *api, const struct prs_job *job)
+{
+	return api_enqueue_mode(api, job, "paths");
 }
 
 static size_t
@@ -380,9 +377,58 @@ mark_closed(struct api *api, const char *delivery, const char *owner,
 	    NULL);
 }
 
+#define LABEL_SKIP "prscan:skip"
+#define LABEL_FULL "prscan:full"
+
+/* 1 when the pull request carries the label name. */
+static int
+has_label(json_t *root, const char *name)
+{
+	json_t *l;
+	size_t i;
+
+	json_array_foreach(jpath(root, "pull_request.labels"), i, l) {
+		const char *s = json_string_value(json_object_get(l, "name"));
+
+		if (s != NULL && strcmp(s, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The plan's mode its labels give a pull request. */
+static const char *
+label_mode(json_t *root)
+{
+	if (has_label(root, LABEL_SKIP))
+		return "skip";
+	return has_label(root, LABEL_FULL) ? "full" : "paths";
+}
+
+/*
+ * labeled and unlabeled: adding prscan:full scans again, everything;
+ * removing prscan:skip scans what the labels left call for.  Any other
+ * label changes nothing (NULL with *why set).
+ */
+static const char *
+label_action(json_t *root, const char *action)
+{
+	const char *label = jstr(root, "label.name");
+	const char *state = jstr(root, "pull_request.state");
+
+	if (label == NULL || (state != NULL && strcmp(state, "open") != 0))
+		return NULL;
+	if (strcmp(action, "labeled") == 0 && strcmp(label, LABEL_FULL) == 0)
+		return label_mode(root);
+	if (strcmp(action, "unlabeled") == 0 &&
+	    strcmp(label, LABEL_SKIP) == 0)
+		return label_mode(root);
+	return NULL;
+}
+
 static void
 queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
-    json_t *root)
+    json_t *root, const char *mode)
 {
 	struct prs_job *job = NULL;
 	json_t *names;
@@ -398,23 +444,23 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 		return;
 	}
 	job_set_trigger(job, root, d->event);
-	rc = api_enqueue(api, job);
+	rc = api_enqueue_mode(api, job, mode);
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
 	} else if (rc == 0) {
 		reply_duplicate(reply, d);
 	} else {
 		prs_info("scan queued", "delivery=%s event=%s action=%s "
-		    "job=%s repo=%s/%s sha=%s pr=%ld", d->id, d->event,
-		    d->action, job->id, job->owner, job->repo, job->head_sha,
-		    job->pr_number);
+		    "job=%s repo=%s/%s sha=%s pr=%ld mode=%s", d->id,
+		    d->event, d->action, job->id, job->owner, job->repo,
+		    job->head_sha, job->pr_number, mode);
 		names = json_array();
 		for (i = 0; i < api->cfg.nscanners; i++)
 			json_array_append_new(names,
 			    json_string(api->cfg.scanners[i]));
-		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:o}",
+		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:o,s:s}",
 		    "status", "queued", "delivery", d->id, "job_id", job->id,
-		    "scanners", names));
+		    "scanners", names, "mode", mode));
 	}
 	prs_job_free(job);
 }
@@ -458,6 +504,7 @@ handle_pull_request(struct api *api, struct api_reply *reply,
     struct delivery *d, json_t *root)
 {
 	char why[128];
+	const char *mode;
 	json_t *draft;
 
 	d->action = jstr(root, "action");
@@ -470,9 +517,17 @@ handle_pull_request(struct api *api, struct api_reply *reply,
 		record_closed(api, reply, d, root);
 		return;
 	}
-	if (!is_scan_action(d->action)) {
-		snprintf(why, sizeof(why), "action %.64s is not scanned",
-		    d->action);
+	mode = is_scan_action(d->action) ? label_mode(root) :
+	    label_action(root, d->action);
+	if (mode == NULL) {
+		if (strcmp(d->action, "labeled") == 0 ||
+		    strcmp(d->action, "unlabeled") == 0)
+			snprintf(why, sizeof(why), "action %s of a label other "
+			    "than %s, or %s not removed: nothing to scan",
+			    d->action, LABEL_FULL, LABEL_SKIP);
+		else
+			snprintf(why, sizeof(why), "action %.64s is not "
+			    "scanned", d->action);
 		finish_ignored(api, reply, d, why);
 		return;
 	}
@@ -487,7 +542,7 @@ handle_pull_request(struct api *api, struct api_reply *reply,
 		    "delivery did not come to a GitHub App installation");
 		return;
 	}
-	queue_scan(api, reply, d, root);
+	queue_scan(api, reply, d, root, mode);
 }
 
 /* -- re-runs: check_run and check_suite ------------------------------ */
@@ -497,6 +552,8 @@ struct rerun {
 	struct prs_job *job;
 	char *scanners[API_MAX_SCANNERS];
 	size_t n;
+	const char *mode;	/* the plan's: full for one scanner */
+	const char *only;
 };
 
 static size_t
@@ -504,8 +561,9 @@ append_rerun(redisContext *c, const struct api *api, const void *arg,
     const char *rec)
 {
 	const struct rerun *rr = arg;
+	struct scan_plan sp = { rr->job, rr->mode, rr->only, 0 };
 
-	return append_scans(c, api, rr->job, rec, 0, rr->scanners, rr->n);
+	return append_scans(c, api, &sp, rec);
 }
 
 /*
@@ -631,7 +689,7 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
     json_t *root)
 {
 	int suite = strcmp(d->event, "check_suite") == 0;
-	struct rerun rr = { NULL, { NULL }, 0 };
+	struct rerun rr = { NULL, { NULL }, 0, "paths", "*" };
 	char *one = NULL;
 	char why[256];
 	int seen;
@@ -678,9 +736,12 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 		prs_job_free(rr.job);
 		return;
 	}
-	if (one != NULL)
+	/* Re-running one check scans it whatever the paths say. */
+	if (one != NULL) {
 		rr.scanners[rr.n++] = one;
-	else
+		rr.mode = "full";
+		rr.only = one;
+	} else
 		for (; rr.n < api->cfg.nscanners; rr.n++)
 			rr.scanners[rr.n] = api->cfg.scanners[rr.n];
 	queue_rerun(api, reply, d, &rr);

@@ -18,6 +18,7 @@
 
 #include "prscan/env.h"
 #include "prscan/error.h"
+#include "prscan/github_read.h"
 #include "prscan/http.h"
 #include "prscan/log.h"
 #include "prscan/metrics.h"
@@ -54,6 +55,8 @@ struct gh_call {
 	long status;
 	json_t *answer;		/* parsed body of a 2xx, or NULL */
 	long long inst;		/* the token's installation, 0: the JWT */
+	int paged;		/* set next from the Link header */
+	char *next;		/* the Link header's next page, or NULL */
 };
 
 /* The passphrase callback: an encrypted key is refused, never prompted. */
@@ -445,6 +448,8 @@ static int gh_send(struct prs_github *gh, struct gh_call *c)
 	rc = gh_status_rc(c, &r);
 	if (rc == 0 && r.len > 0)
 		c->answer = json_loadb(r.body, r.len, 0, NULL);
+	if (rc == 0 && c->paged)
+		c->next = prs_github_link_next(r.link);
 
 out:
 	if (r.body != NULL)
@@ -786,33 +791,43 @@ int prs_github_checkrun_update(struct prs_github *gh, long long inst,
 }
 
 /* Appends one page of files to all; the page's length in *got. */
-static int gh_pull_files_page(struct prs_github *gh, long long inst,
-    const char *owner, const char *repo, long number, int page,
-    json_t *all, size_t *got)
+/* The route of a Link header's URL: below api_url, else NULL. */
+static const char *gh_route_of(const struct prs_github *gh, const char *url)
 {
-	struct gh_call c = { .method = "GET" };
-	char suffix[80];
-	char *route;
-	int rc;
+	size_t n = strlen(gh->api_url);
 
-	*got = 0;
-	snprintf(suffix, sizeof(suffix), "/pulls/%ld/files?per_page=100"
-	    "&page=%d", number, page);
-	route = gh_repo_route(owner, repo, suffix);
-	if (route == NULL)
-		return -1;
+	if (url == NULL || strncmp(url, gh->api_url, n) != 0 ||
+	    url[n] != '/')
+		return NULL;
+	return url + n;
+}
 
-	c.route = route;
-	rc = gh_send_as_installation(gh, inst, &c);
-	if (rc == 0 && !json_is_array(c.answer))
-		rc = prs_error_set("GitHub GET %s: not a list", route);
-	if (rc == 0) {
-		*got = json_array_size(c.answer);
-		if (json_array_extend(all, c.answer) < 0)
+/* Follows the Link header from route while fewer than max are in all. */
+static int gh_get_pages(struct prs_github *gh, long long inst, char *route,
+    size_t max, json_t *all)
+{
+	struct gh_call c = { .method = "GET", .paged = 1 };
+	char *owned = route;
+	const char *at = route;
+	int rc = 0;
+
+	while (rc == 0 && at != NULL && json_array_size(all) < max) {
+		c.route = at;
+		c.next = NULL;
+		rc = gh_send_as_installation(gh, inst, &c);
+		if (rc == 0 && !json_is_array(c.answer))
+			rc = prs_error_set("GitHub GET %s: not a list", at);
+		if (rc == 0 && json_array_extend(all, c.answer) < 0)
 			rc = prs_error_set("GitHub: out of memory");
+		json_decref(c.answer);
+		free(owned);
+		owned = c.next;
+		at = gh_route_of(gh, c.next);
+		if (rc == 0 && c.next != NULL && at == NULL)
+			rc = prs_error_set("GitHub: a next page on another "
+			    "host was not followed");
 	}
-	json_decref(c.answer);
-	free(route);
+	free(owned);
 	return rc;
 }
 
@@ -821,25 +836,116 @@ int prs_github_pull_files(struct prs_github *gh, long long inst,
     json_t **files)
 {
 	json_t *all = json_array();
-	size_t got = 100;
-	int page;
-	int rc = 0;
+	char suffix[80];
+	char *route;
+	int rc;
 
 	*files = NULL;
-	if (all == NULL)
+	snprintf(suffix, sizeof(suffix), "/pulls/%ld/files?per_page=100",
+	    number);
+	route = all != NULL ? gh_repo_route(owner, repo, suffix) : NULL;
+	if (route == NULL) {
+		json_decref(all);
 		return prs_error_set("GitHub: out of memory");
-
-	for (page = 1; rc == 0 && got == 100 &&
-	    json_array_size(all) < max_files; page++)
-		rc = gh_pull_files_page(gh, inst, owner, repo, number, page,
-		    all, &got);
+	}
+	rc = gh_get_pages(gh, inst, route, max_files, all);
 	if (rc != 0) {
 		json_decref(all);
 		return rc;
 	}
-
+	while (json_array_size(all) > max_files)
+		json_array_remove(all, json_array_size(all) - 1);
 	*files = all;
 	return 0;
+}
+
+/* base64 with line breaks (the contents API's) into a new buffer. */
+static int gh_unbase64(const char *text, char **out, size_t *len)
+{
+	size_t n = strlen(text);
+	unsigned char *buf = malloc(n + 1);
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	int outl = 0, fin = 0, rc = -1;
+
+	if (buf == NULL || ctx == NULL || n > INT_MAX) {
+		prs_error_set("GitHub: out of memory");
+		goto out;
+	}
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, buf, &outl, (const unsigned char *)text,
+	    (int)n) < 0 || EVP_DecodeFinal(ctx, buf + outl, &fin) != 1) {
+		rc = prs_error_set("GitHub: the file's content is not base64");
+		goto out;
+	}
+	*len = (size_t)outl + (size_t)fin;
+	buf[*len] = '\0';
+	*out = (char *)buf;
+	buf = NULL;
+	rc = 0;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+/* The decoded content of a contents API answer; PRS_EINPUT if unusable. */
+static int gh_file_content(const json_t *a, const char *path, size_t max,
+    char **data, size_t *len)
+{
+	const char *type = json_string_value(json_object_get(a, "type"));
+	const char *enc = json_string_value(json_object_get(a, "encoding"));
+	const char *text = json_string_value(json_object_get(a, "content"));
+	json_int_t size = json_integer_value(json_object_get(a, "size"));
+
+	if (type == NULL || strcmp(type, "file") != 0) {
+		prs_error_set("%s is not a file", path);
+		return PRS_EINPUT;
+	}
+	if (size < 0 || (size_t)size > max) {
+		prs_error_set("%s is larger than %zu bytes", path, max);
+		return PRS_EINPUT;
+	}
+	if (enc == NULL || strcmp(enc, "base64") != 0 || text == NULL) {
+		prs_error_set("%s: GitHub sent no base64 content", path);
+		return PRS_EINPUT;
+	}
+	if (gh_unbase64(text, data, len) < 0)
+		return PRS_EINPUT;
+	return 0;
+}
+
+int prs_github_file_get(struct prs_github *gh, long long inst,
+    const char *owner, const char *repo, const char *path, const char *ref,
+    size_t max, char **data, size_t *len)
+{
+	struct gh_call c = { .method = "GET" };
+	char *eref = curl_easy_escape(NULL, ref, 0);
+	char *suffix = NULL, *route = NULL;
+	size_t n;
+	int rc = -1;
+
+	*data = NULL;
+	*len = 0;
+	n = strlen(path) + (eref != NULL ? strlen(eref) : 0) + 32;
+	suffix = eref != NULL ? malloc(n) : NULL;
+	if (suffix == NULL) {
+		prs_error_set("GitHub: out of memory");
+		goto out;
+	}
+	snprintf(suffix, n, "/contents/%s?ref=%s", path, eref);
+	route = gh_repo_route(owner, repo, suffix);
+	if (route == NULL)
+		goto out;
+	c.route = route;
+	rc = gh_send_as_installation(gh, inst, &c);
+	if (rc == 0)
+		rc = gh_file_content(c.answer, path, max, data, len);
+	json_decref(c.answer);
+out:
+	curl_free(eref);
+	free(suffix);
+	free(route);
+	return rc;
 }
 
 /* The id of the run in answer whose external_id is ext, or 0. */

@@ -28,9 +28,16 @@ class Pipeline:
         self.github = case.start_github()
         self.scan_log = os.path.join(self.tmp, "scans.jsonl")
         self.bd_log = os.path.join(self.tmp, "detect-scans.jsonl")
-        self.base_sha = harness.make_repo(
-            self.github, OWNER, REPO,
-            [os.path.join(INPUTS, "dockerfile_missing_user_instruction")])
+        sources = [os.path.join(INPUTS, "dockerfile_missing_user_instruction")]
+        if bd_workers:
+            # A manifest, so that Black Duck's path patterns take the
+            # pull request too.
+            app = os.path.join(self.tmp, "pipeline-src", "app")
+            os.makedirs(app)
+            with open(os.path.join(app, "package.json"), "w") as f:
+                f.write('{"name": "app", "version": "1.0.0"}\n')
+            sources.append(app)
+        self.base_sha = harness.make_repo(self.github, OWNER, REPO, sources)
         self.api_extra = {"SCANNERS": "kics,blackduck" if bd_workers
                           else "kics"}
         self.api_extra.update(api_env or {})

@@ -44,6 +44,16 @@ class Webhook(harness.Case):
         return harness.pull_request_event(OWNER, REPO, SHA, pr_number=7,
                                           installation=99, **kw)
 
+    def planned(self, jobs):
+        """Waits until the publisher planned jobs jobs: the webhook only
+        queues a plan entry, the scanners' entries follow it."""
+        harness.wait_until(lambda: len(self.r.keys("plan:*")) >= jobs,
+                           10, what="%d plans" % jobs)
+        harness.wait_until(lambda: not any(
+            f.get("kind") == "plan"
+            for _, f in self.r.xrange("github-writes")), 10,
+            what="no plan entry left")
+
     def keys(self):
         # The publisher's lease and its stream (empty until something is
         # queued) exist from the API's start.
@@ -71,6 +81,7 @@ class Webhook(harness.Case):
         self.assertTrue(rec["clone_url"].startswith("https://"))
         ttl = self.r.ttl("storage:" + job_id)
         self.assertTrue(3500 < ttl <= 3600, ttl)
+        self.planned(1)
         for stream in ("worker-kics", "worker-blackduck"):
             entries = self.r.xrange(stream)
             self.assertEqual(len(entries), 1, stream)
@@ -86,6 +97,7 @@ class Webhook(harness.Case):
         self.assertEqual(status, 202, body)
         self.assertIn("closed", body["reason"])
         self.assertEqual(self.r.get(key), "closed")
+        self.planned(1)
         self.assertEqual(self.r.xlen("worker-kics"), 1)
 
     def test_a_redelivered_close_does_not_close_a_reopened_request(self):
@@ -144,6 +156,7 @@ class Webhook(harness.Case):
         self.assertEqual(self.post(ev, delivery="d-2-bbbb")[0], 202)
         status, body = self.post(ev, delivery="d-2-bbbb")
         self.assertEqual((status, body["status"]), (200, "duplicate"))
+        self.planned(1)
         self.assertEqual(self.r.xlen("worker-kics"), 1)
         self.assertEqual(len(self.r.keys("storage:*")), 1)
         ttl = self.r.ttl("delivery:d-2-bbbb")
@@ -271,6 +284,7 @@ class Webhook(harness.Case):
             status, body = self.post(self.event(action=action))
             self.assertEqual(status, 202, action)
             self.assertEqual(body["status"], "queued")
+        self.planned(3)
         self.assertEqual(self.r.xlen("worker-kics"), 3)
 
     def test_redis_down_is_503_and_status_says_so(self):

@@ -59,7 +59,8 @@ class Output(harness.Case):
             s.github.url, OWNER, REPO, self.sha), summary)
         files = [c for c in s.github.calls() if c["path"].endswith(
             "/pulls/1/files")]
-        self.assertEqual([c["status"] for c in files], [200])
+        # Once to plan the scan, once for the changed lines.
+        self.assertEqual([c["status"] for c in files], [200, 200])
 
     def test_annotate_changed_only(self):
         s = self.start(ANNOTATE="changed")

@@ -45,6 +45,21 @@ class Config(harness.Case):
         status, body, _ = harness.http_request(d.url, "GET", "/status")
         self.assertEqual((status, body["redis"]), (200, "ok"))
 
+    def test_api_refuses_an_invalid_prscan_config(self):
+        path = os.path.join(self.tmp, "prscan.yml")
+        with open(path, "w") as f:
+            f.write("fail_on: high\nscanners:\n  nessus: {}\n")
+        line = self.refused("prscan-api", self.api_env(PRSCAN_CONFIG=path),
+                            "PRSCAN_CONFIG")
+        self.assertIn('%s: line 3: scanners: unknown scanner "nessus"' %
+                      path, line)
+        line = self.refused("prscan-api", self.api_env(
+            PRSCAN_CONFIG=path + ".missing"), "PRSCAN_CONFIG")
+        self.assertIn("No such file", line)
+        with open(path, "w") as f:
+            f.write("scanners:\n  kics:\n    paths: ['infra/**']\n")
+        self.started(self.api_env(PRSCAN_CONFIG=path))
+
     def test_api_refuses_missing_or_malformed_values(self):
         for var in ("GITHUB_WEBHOOK_SECRET", "GITHUB_APP_ID",
                     "CALLBACK_SECRET"):

@@ -77,7 +77,9 @@ class Redeliver(harness.Case):
         job = harness.wait_until(
             lambda: r.get("delivery:" + lost["guid"]), 10,
             what="the redelivered delivery to be recorded")
-        self.assertEqual(r.xrange("worker-kics")[0][1]["job_id"], job)
+        entries = harness.wait_until(lambda: r.xrange("worker-kics"), 10,
+                                     what="the plan to queue the scan")
+        self.assertEqual(entries[0][1]["job_id"], job)
 
         # Nothing is left to redeliver now.
         again = ctltool.run_json(self, ["redeliver", "--since", "2h"], env)

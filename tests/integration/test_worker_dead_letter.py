@@ -28,6 +28,9 @@ class DeadLetter(harness.Case):
         os.makedirs(poison)
         with open(os.path.join(poison, "crash-the-worker"), "w") as f:
             f.write("the KICS stand-in kills its worker over this file\n")
+        # A file KICS's path patterns take, or its check would be skipped.
+        with open(os.path.join(poison, "Dockerfile"), "w") as f:
+            f.write("FROM debian:12\n")
         self.bad_sha = harness.make_repo(self.github, OWNER, "crashy",
                                          [poison], pr_number=1)
         self.good_sha = harness.make_repo(self.github, OWNER, "fine",
@@ -64,7 +67,10 @@ class DeadLetter(harness.Case):
 
     def test_a_job_that_crashes_its_worker_ends_in_the_dead_letters(self):
         bad_job = self.deliver("crashy", self.bad_sha, 1)
-        bad_entry = self.r.xrange(STREAM)[0]
+        # The entry follows the job's plan, which the publisher makes.
+        bad_entry = harness.wait_until(
+            lambda: (self.r.xrange(STREAM) or [None])[0], 10,
+            what="the plan to queue the scan")
         good_job = self.deliver("fine", self.good_sha, 2)
 
         def settled():

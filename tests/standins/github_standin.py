@@ -565,6 +565,26 @@ class Standin:
             raise ApiError(404, "Not Found")
         return split_diff(p.stdout)[:3000]
 
+    def contents(self, owner, repo, path, ref):
+        """GET .../contents/{path}?ref=: a file as GitHub sends it
+        (base64 in lines of 60), a directory as a list, else 404."""
+        bare = os.path.join(self.repos_dir, owner, repo + ".git")
+        spec = "%s:%s" % (ref or "HEAD", path)
+        kind = subprocess.run(["git", "-C", bare, "cat-file", "-t", spec],
+                              capture_output=True, text=True)
+        if not os.path.isdir(bare) or kind.returncode != 0:
+            raise ApiError(404, "Not Found")
+        if kind.stdout.strip() == "tree":
+            return []
+        data = subprocess.run(["git", "-C", bare, "cat-file", "blob",
+                               spec], capture_output=True).stdout
+        b64 = base64.b64encode(data).decode()
+        return {"type": "file", "encoding": "base64", "size": len(data),
+                "name": os.path.basename(path), "path": path,
+                "sha": "0" * 40,
+                "content": "".join(b64[i:i + 60] + "\n"
+                                   for i in range(0, len(b64), 60))}
+
     def get_run(self, owner, repo, rid):
         with self.state.lock:
             return self.public_run(self.find_run(owner, repo, rid))
@@ -789,6 +809,14 @@ class Handler(BaseHTTPRequestHandler):
             files = si.pull_files(m["owner"], m["repo"], int(m["n"]))
             page, n, last, per = paginate(files, query)
             return 200, page, self.links(path, n, last, per)
+        m = re.fullmatch(REPO_RE + r"/contents/(?P<path>.+)", path)
+        if m and method == "GET":
+            if kind != "token":
+                raise ApiError(401, "Bad credentials")
+            si.require_token(cred, m["repo"], "contents", "read")
+            ref = (query.get("ref") or [None])[0]
+            return 200, si.contents(m["owner"], m["repo"], m["path"],
+                                    ref), None
         m = re.fullmatch(REPO_RE + r"/check-runs", path)
         if m:
             if method != "POST":

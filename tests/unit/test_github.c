@@ -36,7 +36,14 @@ struct fake {
 	const char *hdr[2];	/* one extra reply header */
 	char token[64];
 	char minted[512];
+	char base[64];		/* http://127.0.0.1:PORT */
+	char link[400];
+	int foreign_link;	/* page 1 links to another host */
 };
+
+#define FILES_ROUTE "/api/v3/repos/octo/hello/pulls/3/files"
+#define FILES_PAGE2 "/api/v3/repositories/42/pulls/3/files"
+#define CONTENTS_ROUTE "/api/v3/repos/octo/hello/contents/"
 
 struct fixture {
 	struct lh_server server;
@@ -68,6 +75,37 @@ static void fake_mint(struct fake *f, struct lh_reply *rep)
 	rep->body = f->minted;
 }
 
+/* The files of pull 3 in two pages, and a contents route; 1 if taken. */
+static int fake_read(struct fake *f, const struct lh_request *req,
+    struct lh_reply *rep)
+{
+	rep->status = 200;
+	if (strcmp(req->url, FILES_ROUTE) == 0) {
+		snprintf(f->link, sizeof(f->link), "<%s%s?per_page=100&"
+		    "page=2>; rel=\"next\", <%s%s?per_page=100&page=2>; "
+		    "rel=\"last\"",
+		    f->foreign_link ? "http://evil.invalid" : f->base,
+		    FILES_PAGE2, f->base, FILES_PAGE2);
+		rep->body = "[{\"filename\":\"a.tf\"}]";
+		rep->headers[0][0] = "Link";
+		rep->headers[0][1] = f->link;
+	} else if (strcmp(req->url, FILES_PAGE2) == 0) {
+		rep->body = "[{\"filename\":\"b/yarn.lock\","
+		    "\"previous_filename\":\"yarn.lock\"}]";
+	} else if (strcmp(req->url, CONTENTS_ROUTE ".github/prscan.yml") == 0) {
+		rep->body = "{\"type\":\"file\",\"encoding\":\"base64\","
+		    "\"size\":14,\"content\":\"ZmFpbF9vbjog\\naGlnaAo=\\n\"}";
+	} else if (strcmp(req->url, CONTENTS_ROUTE "big.yml") == 0) {
+		rep->body = "{\"type\":\"file\",\"encoding\":\"base64\","
+		    "\"size\":99999,\"content\":\"\"}";
+	} else if (strcmp(req->url, CONTENTS_ROUTE "dir") == 0) {
+		rep->body = "[]";
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static void fake_route(void *arg, const struct lh_request *req,
     struct lh_reply *rep)
 {
@@ -79,6 +117,8 @@ static void fake_route(void *arg, const struct lh_request *req,
 		return;
 	}
 
+	if (fake_read(f, req, rep))
+		return;
 	if (strncmp(req->url, CR_ROUTE, strlen(CR_ROUTE)) != 0) {
 		rep->status = 404;
 		rep->body = "{\"message\":\"Not Found\"}";
@@ -152,6 +192,7 @@ static int setup(void **state)
 		return -1;
 
 	lh_url(&f->server, "/api/v3/", api, sizeof(api));
+	lh_url(&f->server, "", f->fake.base, sizeof(f->fake.base));
 	return prs_github_new(api, "99", f->pem, f->pemlen, &f->gh);
 }
 
@@ -384,6 +425,56 @@ static void test_wait_hints(void **state)
 	json_decref(body);
 }
 
+static void test_pull_files_follow_the_link_header(void **state)
+{
+	struct fixture *f = *state;
+	json_t *files = NULL;
+
+	assert_int_equal(prs_github_pull_files(f->gh, 7, "octo", "hello", 3,
+	    3000, &files), 0);
+	assert_int_equal(json_array_size(files), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    files, 1), "filename")), "b/yarn.lock");
+	assert_string_equal(f->server.reqs[2].url, FILES_PAGE2);
+	json_decref(files);
+	/* At most max_files: the second page is not asked for. */
+	assert_int_equal(prs_github_pull_files(f->gh, 7, "octo", "hello", 3,
+	    1, &files), 0);
+	assert_int_equal(json_array_size(files), 1);
+	assert_int_equal(f->server.nreqs, 4);
+	json_decref(files);
+	/* A next page on another host is not followed, with the token. */
+	f->fake.foreign_link = 1;
+	assert_int_equal(prs_github_pull_files(f->gh, 7, "octo", "hello", 3,
+	    3000, &files), -1);
+	assert_null(files);
+	assert_non_null(strstr(prs_error_last(), "another host"));
+	assert_int_equal(f->server.nreqs, 5);
+}
+
+static void test_file_get(void **state)
+{
+	struct fixture *f = *state;
+	char *data = NULL;
+	size_t len = 0;
+
+	assert_int_equal(prs_github_file_get(f->gh, 7, "octo", "hello",
+	    ".github/prscan.yml", "main", 65536, &data, &len), 0);
+	assert_int_equal(len, 14);
+	assert_string_equal(data, "fail_on: high\n");
+	assert_non_null(strstr(f->server.reqs[1].url, "/contents/.github/"));
+	free(data);
+	assert_int_equal(prs_github_file_get(f->gh, 7, "octo", "hello",
+	    "gone.yml", "main", 65536, &data, &len), PRS_ENOTFOUND);
+	assert_null(data);
+	assert_int_equal(prs_github_file_get(f->gh, 7, "octo", "hello",
+	    "big.yml", "main", 65536, &data, &len), PRS_EINPUT);
+	assert_non_null(strstr(prs_error_last(), "larger than 65536"));
+	assert_int_equal(prs_github_file_get(f->gh, 7, "octo", "hello",
+	    "dir", "main", 65536, &data, &len), PRS_EINPUT);
+	assert_non_null(strstr(prs_error_last(), "not a file"));
+}
+
 static void test_no_answer_is_retry(void **state)
 {
 	struct fixture *f = *state;
@@ -417,6 +508,10 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_answer_is_retry,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pull_files_follow_the_link_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_get, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
