@@ -120,9 +120,15 @@ void api_webhook(struct api *api, const struct api_request *req,
  * Redis failed.
  */
 int api_enqueue(struct api *api, const struct prs_job *job);
-/* As api_enqueue with the plan's mode: paths, full or skip. */
+/*
+ * As api_enqueue with the plan's mode (paths, full or skip) and the time
+ * GitHub last updated the pull request (its updated_at, epoch seconds):
+ * the job's head becomes the pull request's latest only when no later
+ * event already named one, as GitHub does not deliver in order.
+ * head_at 0: the job's head is the latest whatever came before.
+ */
 int api_enqueue_mode(struct api *api, const struct prs_job *job,
-    const char *mode);
+    const char *mode, long long head_at);
 
 /* fanout.c: POST /fanout, only when ADMIN_TOKEN is set. */
 void api_fanout(struct api *api, const struct api_request *req,

@@ -7,6 +7,7 @@
 
 #include "prscan/error.h"
 #include "prscan/log.h"
+#include "prscan/redeliver.h"
 #include "prscan/sig.h"
 
 #define DELIVERY_MAX 64
@@ -224,7 +225,48 @@ struct scan_plan {
 	const char *mode;
 	const char *only;
 	int set_head;
+	long long head_at;	/* the event's pull_request.updated_at, or 0 */
 };
+
+/*
+ * Sets the pull request's latest head (KEYS[1]) to ARGV[1] unless an
+ * event updated later (KEYS[2], epoch s) already named one; ARGV[2] 0
+ * sets it regardless.  Deliveries arrive out of order and redeliveries
+ * late: an old "opened" or "closed" must not undo a newer push.
+ */
+static const char head_script[] =
+    "local at = tonumber(ARGV[2]) "
+    "if at > 0 then "
+    "local seen = tonumber(redis.call('GET', KEYS[2]) or '0') or 0 "
+    "if seen > at then return 0 end "
+    "redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3]) return 1";
+
+/* Pipelines the update of prhead (and prhead_at): one reply. */
+static void
+append_head(redisContext *c, const struct api *api, const char *owner,
+    const char *repo, long long pr, const char *head, long long head_at)
+{
+	char key[200], at_key[200];
+
+	snprintf(key, sizeof(key), "prhead:%s/%s#%lld", owner, repo, pr);
+	snprintf(at_key, sizeof(at_key), "prhead_at:%s/%s#%lld", owner, repo,
+	    pr);
+	redisAppendCommand(c, "EVAL %s 2 %s %s %s %lld %ld", head_script, key,
+	    at_key, head, head_at, api->cfg.storage_ttl);
+}
+
+/* The payload's pull_request.updated_at in epoch seconds, or 0. */
+static long long
+head_updated_at(json_t *root)
+{
+	time_t t;
+
+	if (prs_redeliver_parse_time(jstr(root, "pull_request.updated_at"),
+	    &t) != 0 || t <= 0)
+		return 0;
+	return (long long)t;
+}
 
 /*
  * Queues the commands of one job between MULTI and EXEC; their count.
@@ -249,9 +291,8 @@ append_scans(redisContext *c, const struct api *api,
 	    job->repo, job->head_sha, job->id, api->cfg.storage_ttl);
 	/* The latest head: workers drop scans of older ones. */
 	if (sp->set_head && job->pr_number > 0) {
-		redisAppendCommand(c, "SET prhead:%s/%s#%ld %s EX %ld",
-		    job->owner, job->repo, job->pr_number, job->head_sha,
-		    api->cfg.storage_ttl);
+		append_head(c, api, job->owner, job->repo, job->pr_number,
+		    job->head_sha, sp->head_at);
 		n++;
 	}
 	api_plan_writes_append(c, job, sp->mode, sp->only, now);
@@ -332,9 +373,9 @@ append_plan_cb(redisContext *c, const struct api *api, const void *sp,
 
 int
 api_enqueue_mode(struct api *api, const struct prs_job *job,
-    const char *mode)
+    const char *mode, long long head_at)
 {
-	struct scan_plan sp = { job, mode, "*", 1 };
+	struct scan_plan sp = { job, mode, "*", 1, head_at };
 	json_t *j = prs_job_to_json(job);
 	char *rec = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	int rc = -1;
@@ -352,28 +393,34 @@ api_enqueue_mode(struct api *api, const struct prs_job *job,
 int
 api_enqueue(struct api *api, const struct prs_job *job)
 {
-	return api_enqueue_mode(api, job, "paths");
+	return api_enqueue_mode(api, job, "paths", 0);
 }
 
+/* A closed pull request: owner, repository, number and updated_at. */
+struct closed_pr {
+	const char *owner;
+	const char *repo;
+	long long pr;
+	long long at;
+};
+
 static size_t
-append_closed(redisContext *c, const struct api *api, const void *key,
+append_closed(redisContext *c, const struct api *api, const void *arg,
     const char *unused)
 {
+	const struct closed_pr *cp = arg;
+
 	(void)unused;
-	redisAppendCommand(c, "SET %s closed EX %ld", (const char *)key,
-	    api->cfg.storage_ttl);
+	append_head(c, api, cp->owner, cp->repo, cp->pr, "closed", cp->at);
 	return 1;
 }
 
 /* Marks a pull request closed, once per delivery: as api_enqueue(). */
 static int
-mark_closed(struct api *api, const char *delivery, const char *owner,
-    const char *repo, long long pr)
+mark_closed(struct api *api, const char *delivery,
+    const struct closed_pr *cp)
 {
-	char key[200];
-
-	snprintf(key, sizeof(key), "prhead:%s/%s#%lld", owner, repo, pr);
-	return write_delivery(api, delivery, "closed", append_closed, key,
+	return write_delivery(api, delivery, "closed", append_closed, cp,
 	    NULL);
 }
 
@@ -444,7 +491,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 		return;
 	}
 	job_set_trigger(job, root, d->event);
-	rc = api_enqueue_mode(api, job, mode);
+	rc = api_enqueue_mode(api, job, mode, head_updated_at(root));
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
 	} else if (rc == 0) {
@@ -476,6 +523,7 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 	const char *owner = jstr(root, "repository.owner.login");
 	const char *repo = jstr(root, "repository.name");
 	json_t *num = jpath(root, "pull_request.number");
+	struct closed_pr cp;
 	int rc;
 
 	if (owner == NULL || repo == NULL || !json_is_integer(num) ||
@@ -485,8 +533,11 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 		    "pull_request.number");
 		return;
 	}
-	rc = mark_closed(api, d->id, owner, repo,
-	    (long long)json_integer_value(num));
+	cp.owner = owner;
+	cp.repo = repo;
+	cp.pr = (long long)json_integer_value(num);
+	cp.at = head_updated_at(root);
+	rc = mark_closed(api, d->id, &cp);
 	if (rc < 0) {
 		reply_redis_down(reply, d, prs_error_last());
 		return;
@@ -561,7 +612,7 @@ append_rerun(redisContext *c, const struct api *api, const void *arg,
     const char *rec)
 {
 	const struct rerun *rr = arg;
-	struct scan_plan sp = { rr->job, rr->mode, rr->only, 0 };
+	struct scan_plan sp = { rr->job, rr->mode, rr->only, 0, 0 };
 
 	return append_scans(c, api, &sp, rec);
 }

@@ -799,8 +799,9 @@ def fixture(*parts):
 
 
 def pull_request_event(owner, repo, sha, pr_number=1, installation=1,
-                       action="opened"):
-    """The recorded pull_request.opened body, pointed at owner/repo@sha."""
+                       action="opened", updated_at=None):
+    """The recorded pull_request.opened body, pointed at owner/repo@sha
+    (and, when given, with that pull_request.updated_at)."""
     with open(PR_OPENED, encoding="utf-8") as f:
         ev = json.load(f)
     ev["action"] = action
@@ -813,6 +814,8 @@ def pull_request_event(owner, repo, sha, pr_number=1, installation=1,
     pr = ev["pull_request"]
     pr["number"] = pr_number
     pr["head"]["sha"] = sha
+    if updated_at is not None:
+        pr["updated_at"] = updated_at
     for side in ("head", "base"):
         if pr[side].get("repo"):
             pr[side]["repo"]["name"] = repo

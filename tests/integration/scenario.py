@@ -108,9 +108,10 @@ class Pipeline:
         harness.git(["update-ref", "refs/pull/%d/head" % pr, sha],
                     self.bare())
 
-    def deliver(self, pr, sha, action="opened"):
+    def deliver(self, pr, sha, action="opened", updated_at=None):
         ev = harness.pull_request_event(OWNER, REPO, sha, pr_number=pr,
-                                        action=action)
+                                        action=action,
+                                        updated_at=updated_at)
         status, body = harness.post_webhook(self.api.url, ev,
                                             self.api.webhook_secret)
         self.case.assertEqual(status, 202, body)

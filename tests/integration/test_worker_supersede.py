@@ -63,6 +63,29 @@ class Supersede(harness.Case):
         self.assertEqual(run["conclusion"], "cancelled")
         self.assertIn("closed", run["output"]["title"])
 
+    def test_a_late_delivery_of_an_older_event_changes_no_head(self):
+        # GitHub does not deliver in order: a push's synchronize may come
+        # before the opened of the commit it replaced, and a redelivered
+        # closed after the reopened that followed it.
+        p = Pipeline(self, workers=0)
+        old, new = p.push(7, "old"), p.push(7, "new")
+        p.deliver(7, new, "synchronize", updated_at="2026-03-01T10:00:05Z")
+        p.deliver(7, old, "opened", updated_at="2026-03-01T10:00:00Z")
+        ev = harness.pull_request_event(
+            "octo-org", "platform", new, pr_number=7, action="closed",
+            updated_at="2026-03-01T10:00:02Z")
+        status, body = harness.post_webhook(p.api.url, ev,
+                                            p.api.webhook_secret)
+        self.assertEqual(status, 202, body)
+        self.assertEqual(p.redis.client().get("prhead:octo-org/platform#7"),
+                         new)
+        p.add_worker("kics-late")
+        harness.wait_until(lambda: p.completed(old) and p.completed(new),
+                           30, what="both check runs to complete")
+        self.assertEqual(p.completed(old)[0]["conclusion"], "cancelled")
+        self.assertEqual(p.completed(new)[0]["conclusion"], "failure")
+        self.assertEqual(len(p.scans()), 1)
+
 
 if __name__ == "__main__":
     harness.main()
