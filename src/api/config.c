@@ -315,7 +315,9 @@ api_config_load(struct api_config *cfg)
 	    prs_env_long("STORAGE_TTL", 2592000, 60, 315360000L,
 	    &cfg->storage_ttl) < 0 ||
 	    prs_env_long("API_MAX_INFLIGHT_BYTES", 256L * 1024 * 1024,
-	    API_MAX_BODY, 64L * 1024 * 1024 * 1024, &cfg->max_inflight) < 0)
+	    API_MAX_BODY, 64L * 1024 * 1024 * 1024, &cfg->max_inflight) < 0 ||
+	    prs_env_long("API_BODY_TIMEOUT", 30, 1, 3600,
+	    &cfg->body_timeout) < 0)
 		return -1;
 	if (prs_redis_config_load(&cfg->redis) < 0 || load_secrets(cfg) < 0)
 		return -1;

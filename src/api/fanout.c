@@ -26,8 +26,8 @@
 #define FANOUT_DELIVERY_SIZE 48
 
 /* 1 when the request carries the admin token, in constant time. */
-static int
-fanout_authorized(const struct api *api, const struct api_request *req)
+int
+api_fanout_authorized(const struct api *api, const struct api_request *req)
 {
 	const char *h = api_header(req, "Authorization");
 	const char *given = "";
@@ -192,7 +192,7 @@ api_fanout(struct api *api, const struct api_request *req,
 	struct prs_job *job = NULL;
 	int rc;
 
-	if (!fanout_authorized(api, req)) {
+	if (!api_fanout_authorized(api, req)) {
 		prs_warn("fanout refused", "reason=\"bad or missing admin "
 		    "token\"");
 		api_reply_error(reply, 401, "bad or missing admin token");
