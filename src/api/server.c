@@ -301,8 +301,6 @@ append_body(struct conn_state *st, const char *data, size_t n)
 	char *p;
 	size_t cap;
 
-	if (st->too_large)
-		return 0;
 	if (st->len + n > (size_t)API_MAX_BODY) {
 		st->too_large = 1;
 		return 0;
@@ -458,11 +456,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			    "API_BODY_TIMEOUT\"", url, st->len);
 			return MHD_NO;
 		}
-		if (!st->too_busy)
+		if (!st->too_large && !st->too_busy)
 			return MHD_YES;
 	}
 	if (st->too_large)
-		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		return refuse_body(conn, st, url, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "body larger than 25 MiB");
 	if (st->too_busy)
 		return refuse_body(conn, st, url, MHD_HTTP_SERVICE_UNAVAILABLE,

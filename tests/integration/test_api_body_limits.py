@@ -2,7 +2,8 @@
 """prscan-api's limits on request bodies, attacked over raw sockets: large
 bodies trickled by unauthenticated senders must not starve signed small
 requests, requests without their route's credentials are refused before
-their body is read, and a body that takes longer than API_BODY_TIMEOUT is dropped."""
+their body is read, a chunked body is cut off as soon as it passes
+25 MiB, and a body that takes longer than API_BODY_TIMEOUT is dropped."""
 
 import hashlib
 import hmac
@@ -179,6 +180,26 @@ class BodyLimits(harness.Case):
             {"Authorization": "Bearer " + ADMIN,
              "Content-Type": "application/json"})
         self.assertEqual(status, 400, body)
+
+    def test_chunked_body_cut_off_past_25_mib(self):
+        h = self.webhook_headers(**{"Transfer-Encoding": "chunked"})
+        s = self.open("/webhook", h)
+        chunk = b" " * MIB
+        frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+        sent = 0
+        try:
+            while sent < 300 * MIB:
+                s.sendall(frame)
+                sent += len(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        # Past 25 MiB the server stops reading (at most socket buffers
+        # later): the 300 MiB are never taken.  libmicrohttpd 0.9.75
+        # cannot queue the 413 before a body ends, so the connection is
+        # closed without it (see docs/KNOWN_ISSUES.md).
+        self.assertLess(sent, 40 * MIB)
+        self.assertIn(answer_of(s), (413, None))
+        self.assertIn('status=413', self.api.log_text())
 
     def test_slow_body_dropped_after_the_body_timeout(self):
         s = self.open("/webhook", dict(self.webhook_headers(),
