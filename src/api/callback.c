@@ -45,8 +45,8 @@ signed_body(struct api *api, const struct api_request *req,
 	    api_header(req, "X-Prscan-Timestamp"),
 	    api_header(req, "X-Prscan-Signature"), req->body, req->len,
 	    (long long)time(NULL), API_CALLBACK_SKEW) < 0) {
-		prs_warn("worker request refused", "path=%s reason=\"%s\"",
-		    req->path, prs_error_last());
+		prs_warn("worker request refused", "path=%s reason=%s",
+		    req->path, prs_log_q(prs_error_last()));
 		api_reply_error(reply, 401, "%s", prs_error_last());
 		return NULL;
 	}
@@ -257,8 +257,9 @@ api_token(struct api *api, const struct api_request *req,
 	rc = prs_github_repo_token(api->gh, s.job->installation, s.job->repo,
 	    &token);
 	if (rc < 0) {
-		prs_err("token refused", "job=%s repo=%s/%s reason=\"%s\"",
-		    s.job->id, s.job->owner, s.job->repo, prs_error_last());
+		prs_err("token refused", "job=%s repo=%s/%s reason=%s",
+		    s.job->id, s.job->owner, s.job->repo,
+		    prs_log_q(prs_error_last()));
 		/* A refusal is final: the worker reports it as the scan's. */
 		api_reply_error(reply, rc == PRS_ENOTFOUND ? 404 :
 		    rc == PRS_ERETRY ? 503 : 403, "no token for %s/%s: %s",

@@ -204,8 +204,8 @@ api_fanout(struct api *api, const struct api_request *req,
 	}
 	job = fanout_job(req, delivery, why, sizeof(why));
 	if (job == NULL) {
-		prs_info("fanout rejected", "delivery=%s reason=\"%s\"",
-		    delivery, why);
+		prs_info("fanout rejected", "delivery=%s reason=%s",
+		    delivery, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
@@ -217,8 +217,8 @@ api_fanout(struct api *api, const struct api_request *req,
 	}
 	rc = api_enqueue(api, job);
 	if (rc < 0) {
-		prs_err("fanout not recorded", "delivery=%s reason=\"%s\"",
-		    delivery, prs_error_last());
+		prs_err("fanout not recorded", "delivery=%s reason=%s",
+		    delivery, prs_log_q(prs_error_last()));
 		api_redis_drop();
 		api_reply_error(reply, 503, "storage unavailable, retry later");
 	} else if (rc == 0) {

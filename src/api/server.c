@@ -387,8 +387,8 @@ first_call(struct api *api, struct MHD_Connection *conn, const char *method,
 		    want_post ? "use POST" : "use GET");
 	why = precheck(api, conn, route, &status, buf, sizeof(buf));
 	if (why != NULL) {
-		prs_info("request refused", "path=%s status=%u reason=\"%s\"",
-		    url, status, why);
+		prs_info("request refused", "path=%s status=%u reason=%s",
+		    url, status, prs_log_q(why));
 		return send_error(conn, status, why);
 	}
 	st = calloc(1, sizeof(*st));
@@ -422,7 +422,7 @@ refuse_body(struct MHD_Connection *conn, struct conn_state *st,
 {
 	if (!st->refused)
 		prs_info("request refused", "path=%s status=%u bytes=%zu "
-		    "reason=\"%s\"", url, status, st->len, why);
+		    "reason=%s", url, status, st->len, prs_log_q(why));
 	st->refused = 1;
 	free(st->body);
 	st->body = NULL;

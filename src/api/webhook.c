@@ -80,9 +80,8 @@ reply_ignored(struct api_reply *reply, const struct delivery *d,
     const char *why)
 {
 	prs_info("delivery ignored", "delivery=%s event=%s action=%s "
-	    "repo=%s reason=\"%s\"", d->id, d->event,
-	    d->action != NULL ? d->action : "-",
-	    d->repo[0] != '\0' ? d->repo : "-", why);
+	    "repo=%s reason=%s", d->id, d->event, prs_log_q(d->action),
+	    d->repo[0] != '\0' ? d->repo : "-", prs_log_q(why));
 	api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s}", "status",
 	    "ignored", "delivery", d->id, "reason", why));
 }
@@ -100,8 +99,8 @@ static void
 reply_redis_down(struct api_reply *reply, const struct delivery *d,
     const char *what)
 {
-	prs_err("delivery not recorded", "delivery=%s event=%s reason=\"%s\"",
-	    d->id, d->event, what);
+	prs_err("delivery not recorded", "delivery=%s event=%s reason=%s",
+	    d->id, d->event, prs_log_q(what));
 	api_redis_drop();
 	api_reply_error(reply, 503, "storage unavailable, retry later");
 }
@@ -209,7 +208,8 @@ job_set_trigger(struct prs_job *job, json_t *root, const char *event)
 {
 	if (prs_job_set_trigger(job, jstr(root, "sender.login"), event) != 0)
 		prs_info("trigger not recorded", "delivery=%s event=%s "
-		    "reason=\"%s\"", job->delivery, event, prs_error_last());
+		    "reason=%s", job->delivery, event,
+		    prs_log_q(prs_error_last()));
 }
 
 static int
@@ -393,7 +393,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	job = job_from_payload(root, d->id, why, sizeof(why));
 	if (job == NULL) {
 		prs_info("delivery rejected", "delivery=%s event=%s "
-		    "reason=\"%s\"", d->id, d->event, why);
+		    "reason=%s", d->id, d->event, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
@@ -406,8 +406,8 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	} else {
 		prs_info("scan queued", "delivery=%s event=%s action=%s "
 		    "job=%s repo=%s/%s sha=%s pr=%ld", d->id, d->event,
-		    d->action, job->id, job->owner, job->repo, job->head_sha,
-		    job->pr_number);
+		    prs_log_q(d->action), job->id, job->owner, job->repo,
+		    job->head_sha, job->pr_number);
 		names = json_array();
 		for (i = 0; i < api->cfg.nscanners; i++)
 			json_array_append_new(names,
@@ -586,7 +586,7 @@ queue_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 			    rr->scanners[i]));
 		prs_info("re-run queued", "delivery=%s event=%s action=%s "
 		    "job=%s repo=%s/%s sha=%s pr=%ld scanners=%zu", d->id,
-		    d->event, d->action, rr->job->id, rr->job->owner,
+		    d->event, prs_log_q(d->action), rr->job->id, rr->job->owner,
 		    rr->job->repo, rr->job->head_sha, rr->job->pr_number,
 		    rr->n);
 		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:O}",
@@ -663,7 +663,7 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 	    "check_run", why, sizeof(why));
 	if (rr.job == NULL) {
 		prs_info("delivery rejected", "delivery=%s event=%s "
-		    "reason=\"%s\"", d->id, d->event, why);
+		    "reason=%s", d->id, d->event, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}

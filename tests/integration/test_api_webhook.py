@@ -109,6 +109,27 @@ class Webhook(harness.Case):
                          ["level=warn"])
         self.assertIn('delivery=x level=fatal msg="forged"', fields)
 
+    def test_outside_values_cannot_forge_log_fields_or_metrics(self):
+        forged = 'x job=dead repo=victim/repo reason="y'
+        status, body = self.post(self.event(action=forged),
+                                 delivery="d-5-eeee")
+        self.assertEqual((status, body["status"]), (202, "ignored"))
+        lines = [ln for ln in self.api.log_text().splitlines()
+                 if "d-5-eeee" in ln]
+        self.assertEqual(len(lines), 1, lines)
+        fields = shlex.split(lines[0])
+        self.assertIn("action=" + forged, fields)
+        self.assertEqual([f for f in fields if f.startswith("job=")], [])
+        self.assertEqual([f for f in fields if f.startswith("repo=")],
+                         ["repo=%s/%s" % (OWNER, REPO)])
+        self.assertEqual(
+            [f for f in fields if f.startswith("reason=")],
+            ['reason=action %s is not scanned' % forged])
+        text = harness.http_request(self.api.url, "GET", "/metrics")[1]
+        self.assertIn('webhook_events_received_total{event="pull_request",'
+                      'action="other"} 1', text)
+        self.assertNotIn("victim", text)
+
     def test_redelivery_is_a_duplicate_and_queues_nothing(self):
         ev = self.event()
         self.assertEqual(self.post(ev, delivery="d-2-bbbb")[0], 202)
