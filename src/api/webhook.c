@@ -1,6 +1,7 @@
 /* POST /webhook: GitHub's deliveries, verified, recorded, fanned out. */
 #include "api.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,7 +706,8 @@ api_webhook(struct api *api, const struct api_request *req,
 		api_header(req, "X-GitHub-Event"), NULL, "" };
 	json_error_t jerr;
 	json_t *root = NULL;
-	char why[128], quoted[80];
+	char why[128], quoted[80], id[DELIVERY_MAX + 1];
+	size_t i;
 
 	if (!signature_ok(api, req)) {
 		prs_warn("signature mismatch", "delivery=%s",
@@ -719,6 +721,11 @@ api_webhook(struct api *api, const struct api_request *req,
 		    "X-GitHub-Event header");
 		return;
 	}
+	/* GitHub's ids are lowercase UUIDs: one id, whatever its case. */
+	for (i = 0; d.id[i] != '\0'; i++)
+		id[i] = (char)tolower((unsigned char)d.id[i]);
+	id[i] = '\0';
+	d.id = id;
 	root = json_loadb(req->body, req->len, 0, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		prs_info("malformed payload", "delivery=%s event=%s", d.id,

@@ -140,6 +140,16 @@ class Webhook(harness.Case):
         ttl = self.r.ttl("delivery:d-2-bbbb")
         self.assertTrue(72 * 3600 - 60 < ttl <= 72 * 3600, ttl)
 
+    def test_delivery_id_in_another_case_is_the_same_delivery(self):
+        ev = self.event()
+        uid = "0d7c3a5e-1b2f-4c6d-9e8f-a1b2c3d4e5f6"
+        self.assertEqual(self.post(ev, delivery=uid)[0], 202)
+        status, body = self.post(ev, delivery=uid.upper())
+        self.assertEqual((status, body["status"]), (200, "duplicate"))
+        self.assertEqual(body["delivery"], uid)
+        self.assertEqual(self.r.xlen("worker-kics"), 1)
+        self.assertEqual(self.r.keys("delivery:*"), ["delivery:" + uid])
+
     def test_bad_signature_is_401_and_writes_nothing(self):
         status, body = self.post(self.event(), signature="sha256=" + "0" * 64)
         self.assertEqual(status, 401)
