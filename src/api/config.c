@@ -419,6 +419,40 @@ out:
 	return rc;
 }
 
+/* ADMIN_TOKEN guards /fanout: a short one is refused, not warned of. */
+static int
+load_admin_token(struct api_config *cfg)
+{
+	char buf[64];
+	const char *var = secret_var("ADMIN_TOKEN", buf, sizeof(buf));
+
+	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
+		return -1;
+	if (cfg->admin_token != NULL &&
+	    strlen(cfg->admin_token) < API_SECRET_MIN)
+		return prs_error_set("%s: at least %d characters (use a long "
+		    "random value, e.g. openssl rand -hex 32)", var,
+		    API_SECRET_MIN);
+	return 0;
+}
+
+/* Values that are each in range but do not fit together. */
+static int
+check_relations(const struct api_config *cfg)
+{
+	if (cfg->retry_base_ms > cfg->retry_max_ms)
+		return prs_error_set("GITHUB_RETRY_BASE_MS (%ld) is larger "
+		    "than GITHUB_RETRY_MAX_MS (%ld)", cfg->retry_base_ms,
+		    cfg->retry_max_ms);
+	if (cfg->redeliver && cfg->redeliver_interval >
+	    cfg->redeliver_max_window)
+		return prs_error_set("REDELIVER_INTERVAL (%ld) is larger than "
+		    "REDELIVER_MAX_WINDOW (%ld): deliveries between two "
+		    "sweeps would never be looked at",
+		    cfg->redeliver_interval, cfg->redeliver_max_window);
+	return 0;
+}
+
 int
 api_config_load(struct api_config *cfg)
 {
@@ -453,9 +487,9 @@ api_config_load(struct api_config *cfg)
 	    api_publisher_config(cfg) < 0 || api_audit_config(cfg) < 0 ||
 	    api_sweep_config(cfg) < 0)
 		return -1;
-	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
+	if (load_admin_token(cfg) < 0)
 		return -1;
-	return 0;
+	return check_relations(cfg);
 }
 
 void

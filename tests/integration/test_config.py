@@ -163,6 +163,20 @@ class Config(harness.Case):
             self.assertEqual(harness.post_webhook(url, ev, secret)[0], 202)
         self.assertEqual(harness.post_webhook(url, ev, "other")[0], 401)
 
+    def test_api_refuses_values_that_do_not_fit_together(self):
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_RETRY_BASE_MS="5000", GITHUB_RETRY_MAX_MS="1000"),
+            "GITHUB_RETRY_BASE_MS (5000) is larger than GITHUB_RETRY_MAX_MS")
+        self.refused("prscan-api", self.api_env(
+            REDELIVER="on", REDELIVER_INTERVAL="7200",
+            REDELIVER_MAX_WINDOW="3600"), "REDELIVER_INTERVAL (7200)")
+        line = self.refused("prscan-api", self.api_env(ADMIN_TOKEN="x"),
+                            "ADMIN_TOKEN: at least 16 characters")
+        self.assertNotIn("=x ", line)
+        self.refused("prscan-api", self.api_env(
+            ADMIN_TOKEN_FILE=self.secret_file("a", "short-token")),
+            "ADMIN_TOKEN_FILE: at least 16 characters")
+
     def test_worker_refuses_missing_callback_secret(self):
         env = harness.kics_worker_env("http://127.0.0.1:1", "x", self.redis,
                                       self.github, self.tmp)
