@@ -158,6 +158,13 @@ is_scan_action(const char *action)
 	return 0;
 }
 
+/* A pull request's number: an integer of at least 1. */
+static int
+pr_number_ok(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 1;
+}
+
 /* Builds the job from a pull_request payload; 400's reason on failure. */
 static struct prs_job *
 job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
@@ -177,8 +184,9 @@ job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
 			return NULL;
 		}
 	}
-	if (!json_is_integer(jpath(root, "pull_request.number"))) {
-		snprintf(why, n, "payload lacks pull_request.number");
+	if (!pr_number_ok(jpath(root, "pull_request.number"))) {
+		snprintf(why, n, "pull_request.number: missing or not an "
+		    "integer of at least 1");
 		return NULL;
 	}
 	if (prs_job_new_id(id) < 0) {
@@ -433,7 +441,7 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 	json_t *num = jpath(root, "pull_request.number");
 	int rc;
 
-	if (owner == NULL || repo == NULL || !json_is_integer(num) ||
+	if (owner == NULL || repo == NULL || !pr_number_ok(num) ||
 	    !prs_name_valid_owner(owner) || !prs_name_valid_repo(repo)) {
 		api_reply_error(reply, 400, "payload lacks a valid "
 		    "repository.owner.login, repository.name or "
@@ -530,6 +538,11 @@ job_from_rerun(json_t *root, const char *delivery, const char *suite,
 	pr = json_array_get(json_object_get(s, "pull_requests"), 0);
 	if (prs_job_new_id(id) < 0) {
 		snprintf(why, n, "cannot make a job id");
+		return NULL;
+	}
+	if (pr != NULL && !pr_number_ok(json_object_get(pr, "number"))) {
+		snprintf(why, n, "%s.pull_requests[0].number: missing or not "
+		    "an integer of at least 1", suite);
 		return NULL;
 	}
 	if (pr != NULL) {

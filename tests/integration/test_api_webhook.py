@@ -150,6 +150,40 @@ class Webhook(harness.Case):
         self.assertEqual(self.r.xlen("worker-kics"), 1)
         self.assertEqual(self.r.keys("delivery:*"), ["delivery:" + uid])
 
+    def test_pull_request_numbers_must_be_integers_of_at_least_1(self):
+        for number in (0, -3, "7", None):
+            ev = self.event()
+            ev["pull_request"]["number"] = number
+            status, body = self.post(ev)
+            self.assertEqual(status, 400, (number, body))
+            self.assertIn("pull_request.number", body["error"])
+        ev = self.event(action="closed")
+        ev["pull_request"]["number"] = 0
+        self.assertEqual(self.post(ev)[0], 400)
+        repo = self.event()["repository"]
+        run = {"action": "rerequested", "repository": repo,
+               "installation": {"id": 99},
+               "check_run": {"id": 5, "name": "KICS", "head_sha": SHA,
+                             "app": {"id": int(self.github.app_id)},
+                             "check_suite": {"head_branch": "changes"},
+                             "pull_requests": [{
+                                 "number": "7", "head": {"ref": "changes"},
+                                 "base": {"ref": "master"}}]}}
+        status, body = self.post(run, event="check_run")
+        self.assertEqual(status, 400, body)
+        self.assertIn("check_run.pull_requests[0].number", body["error"])
+        self.assertEqual(self.keys(), [])
+
+    def test_managed_user_owner_with_underscore_is_scanned(self):
+        ev = harness.pull_request_event("alice_acme", REPO, SHA,
+                                        installation=99)
+        status, body = self.post(ev)
+        self.assertEqual(status, 202, body)
+        rec = json.loads(self.r.get("storage:" + body["job_id"]))
+        self.assertEqual(rec["owner"], "alice_acme")
+        ev = harness.pull_request_event("_acme", REPO, SHA, installation=99)
+        self.assertEqual(self.post(ev)[0], 400)
+
     def test_bad_signature_is_401_and_writes_nothing(self):
         status, body = self.post(self.event(), signature="sha256=" + "0" * 64)
         self.assertEqual(status, 401)
