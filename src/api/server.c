@@ -194,10 +194,7 @@ static const char *const webhook_headers[] = {
 	"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"
 };
 
-/*
- * What can be refused before a byte of the body is read: the size it
- * announces, the webhook's required headers and its content type.
- */
+/* A delivery's required headers and its content type. */
 static const char *
 precheck_webhook(struct MHD_Connection *conn, unsigned int *status,
     char *buf, size_t n)
