@@ -63,7 +63,8 @@ api_audit_config(struct api_config *cfg)
 	    &cfg->audit_retention_days) < 0 ||
 	    prs_env_long("AUDIT_PRUNE_INTERVAL", 86400, 1, 31536000,
 	    &cfg->audit_prune_interval) < 0 ||
-	    prs_env_long("AUDIT_RETRY_MAX_MS", 30000, 100, 3600000,
+	    prs_env_long("AUDIT_RETRY_MAX_MS", 30000, AUDIT_RETRY_FIRST_MS,
+	    3600000,
 	    &cfg->audit_retry_max_ms) < 0)
 		return -1;
 	return prs_pg_config_load(&cfg->database_url);

@@ -167,6 +167,8 @@ class Config(harness.Case):
         line = self.refused("prscan-api", self.api_env(
             GITHUB_RETRY_BASE_MS="5000", GITHUB_RETRY_MAX_MS="1000"),
             "GITHUB_RETRY_BASE_MS (5000) is larger than GITHUB_RETRY_MAX_MS")
+        self.refused("prscan-api", self.api_env(AUDIT_RETRY_MAX_MS="100"),
+                     "AUDIT_RETRY_MAX_MS")
         self.refused("prscan-api", self.api_env(
             REDELIVER="on", REDELIVER_INTERVAL="7200",
             REDELIVER_MAX_WINDOW="3600"), "REDELIVER_INTERVAL (7200)")
