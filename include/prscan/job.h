@@ -47,7 +47,7 @@ void prs_job_free(struct prs_job *job);
 int prs_job_new_id(char out[33]);
 
 /* GitHub's rules: 1 if the name is acceptable, 0 otherwise. */
-int prs_name_valid_owner(const char *s);	/* A-Z a-z 0-9 -, max 39 */
+int prs_name_valid_owner(const char *s);	/* A-Z a-z 0-9 - _, max 39 */
 int prs_name_valid_repo(const char *s);		/* A-Z a-z 0-9 . _ -, max 100 */
 int prs_name_valid_ref(const char *s);		/* git check-ref-format */
 int prs_name_valid_sha(const char *s);		/* 40 hex digits */

@@ -23,8 +23,9 @@ int prs_log_enabled(enum prs_log_level level);
 /*
  * Writes one line to stderr: time, level, daemon, msg, then the fields,
  * which the caller formats as `key=value key=value`.  Values that may hold
- * spaces must be passed through prs_log_quote() first.  The level is
- * checked before anything is formatted.  Never pass a secret.
+ * spaces, quotes or `=` (anything from outside) must be passed through
+ * prs_log_q() or prs_log_quote() first, never put in `key="%s"`.  The
+ * level is checked before anything is formatted.  Never pass a secret.
  */
 void prs_log(enum prs_log_level level, const char *msg, const char *fields,
     ...) __attribute__((format(printf, 3, 4)));
@@ -39,5 +40,17 @@ void prs_log(enum prs_log_level level, const char *msg, const char *fields,
  * ASCII only, quoted with "" when it holds spaces or quotes.  Returns buf.
  */
 const char *prs_log_quote(const char *s, char *buf, unsigned long n);
+
+/*
+ * prs_log_quote() into a buffer of the calling thread, for a value from
+ * outside (an action, a ref name, an error text) passed straight to
+ * prs_log() as `key=%s`: it can then neither end its field nor add one.
+ * NULL reads as "-".  The buffer holds up to PRS_LOG_Q_SIZE - 1 bytes and
+ * is reused after PRS_LOG_Q_SLOTS further calls on the thread, so one log
+ * call may quote at most that many values.
+ */
+#define PRS_LOG_Q_SLOTS 8
+#define PRS_LOG_Q_SIZE 512
+const char *prs_log_q(const char *s);
 
 #endif

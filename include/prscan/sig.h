@@ -25,6 +25,15 @@ int prs_sig_callback_make(const char *secret, long long ts, const void *body,
     size_t len, char out[PRS_SIG_HEADER_SIZE]);
 
 /*
+ * What of X-Prscan-Timestamp and X-Prscan-Signature can be checked before
+ * the body is read: both present, the timestamp decimal and within
+ * max_skew seconds of now, the signature well formed.  Returns 0 or -1
+ * with prs_error_last() saying which.
+ */
+int prs_sig_callback_precheck(const char *ts_header, const char *sig_header,
+    long long now, long max_skew);
+
+/*
  * Checks X-Prscan-Timestamp and X-Prscan-Signature: the timestamp must be
  * decimal and within max_skew seconds of now, the signature must match in
  * constant time.  Returns 0 or -1 with prs_error_last() saying which.

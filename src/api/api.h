@@ -37,6 +37,7 @@ struct api_config {
 	char *check_names[API_MAX_SCANNERS];	/* CHECK_NAMES, or NULL */
 	long stream_maxlen;
 	long max_inflight;		/* bytes of bodies being read, all */
+	long body_timeout;		/* s a whole request body may take */
 	long storage_ttl;
 	enum prs_severity fail_on;
 	int error_neutral;
@@ -131,6 +132,9 @@ int api_enqueue_mode(struct api *api, const struct prs_job *job,
     const char *mode, long long head_at);
 
 /* fanout.c: POST /fanout, only when ADMIN_TOKEN is set. */
+/* 1 when req carries `Authorization: Bearer <ADMIN_TOKEN>`. */
+int api_fanout_authorized(const struct api *api,
+    const struct api_request *req);
 void api_fanout(struct api *api, const struct api_request *req,
     struct api_reply *reply);
 

@@ -63,7 +63,8 @@ api_audit_config(struct api_config *cfg)
 	    &cfg->audit_retention_days) < 0 ||
 	    prs_env_long("AUDIT_PRUNE_INTERVAL", 86400, 1, 31536000,
 	    &cfg->audit_prune_interval) < 0 ||
-	    prs_env_long("AUDIT_RETRY_MAX_MS", 30000, 100, 3600000,
+	    prs_env_long("AUDIT_RETRY_MAX_MS", 30000, AUDIT_RETRY_FIRST_MS,
+	    3600000,
 	    &cfg->audit_retry_max_ms) < 0)
 		return -1;
 	return prs_pg_config_load(&cfg->database_url);
@@ -242,7 +243,8 @@ static void
 audit_db_lost(struct api_audit *a, const char *what)
 {
 	prs_warn("audit database unavailable", "where=%s step=%s wait_ms=%ld "
-	    "reason=\"%s\"", a->where, what, a->wait_ms, prs_error_last());
+	    "reason=%s", a->where, what, a->wait_ms,
+	    prs_log_q(prs_error_last()));
 	prs_metrics_counter_add("audit_write_failures_total",
 	    (const char *[]){ "reason", "database", NULL }, 1);
 	prs_pg_free(a->pg);
@@ -286,8 +288,8 @@ audit_prune(struct api_audit *a)
 		return;
 	if (prs_pg_audit_prune(a->pg, a->api->cfg.audit_retention_days,
 	    &removed) < 0) {
-		prs_err("audit rows not pruned", "where=%s reason=\"%s\"",
-		    a->where, prs_error_last());
+		prs_err("audit rows not pruned", "where=%s reason=%s",
+		    a->where, prs_log_q(prs_error_last()));
 		return;
 	}
 	a->next_prune_ms = audit_now_ms() +
@@ -364,8 +366,8 @@ audit_write(struct api_audit *a, const char *id, const redisReply *f)
 	}
 	if (rc == PRS_EINPUT) {
 		prs_err("audit row refused", "entry=%s job=%s scanner=%s "
-		    "reason=\"%s\"", id, audit_field(f, "job"),
-		    audit_field(f, "scanner"), prs_error_last());
+		    "reason=%s", id, audit_field(f, "job"),
+		    audit_field(f, "scanner"), prs_log_q(prs_error_last()));
 		prs_metrics_counter_add("audit_write_failures_total",
 		    (const char *[]){ "reason", "refused", NULL }, 1);
 	}

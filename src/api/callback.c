@@ -45,8 +45,8 @@ signed_body(struct api *api, const struct api_request *req,
 	    api_header(req, "X-Prscan-Timestamp"),
 	    api_header(req, "X-Prscan-Signature"), req->body, req->len,
 	    (long long)time(NULL), API_CALLBACK_SKEW) < 0) {
-		prs_warn("worker request refused", "path=%s reason=\"%s\"",
-		    req->path, prs_error_last());
+		prs_warn("worker request refused", "path=%s reason=%s",
+		    req->path, prs_log_q(prs_error_last()));
 		api_reply_error(reply, 401, "%s", prs_error_last());
 		return NULL;
 	}
@@ -242,6 +242,56 @@ out:
 	json_decref(root);
 }
 
+/*
+ * A token request names its job and scanner and nothing else, so that a
+ * signed callback (it has a state) replayed to /token within the skew
+ * is not one.  Returns 0, or -1 after setting the reply.
+ */
+static int
+token_body_ok(json_t *root, struct api_reply *reply)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "job_id") != 0 && strcmp(key, "scanner") != 0) {
+			api_reply_error(reply, 400, "a token request has only "
+			    "job_id and scanner, not %.40s", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A scan whose completion is recorded needs no token any more.  Returns
+ * 0 when it is not completed, -1 after setting the reply.
+ */
+static int
+token_scan_open(struct api *api, const struct subject *s,
+    struct api_reply *reply)
+{
+	redisContext *c = api_redis(api);
+	redisReply *r = c != NULL ? redisCommand(c, "EXISTS cb:complete:%s:%s",
+	    s->job->id, s->scanner) : NULL;
+	int rc = 0;
+
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		api_redis_drop();
+		api_reply_error(reply, 503, "storage unavailable, retry later");
+		rc = -1;
+	} else if (r->integer != 0) {
+		prs_warn("token refused", "job=%s scanner=%s reason=%s",
+		    s->job->id, s->scanner, prs_log_q("scan already "
+		    "completed"));
+		api_reply_error(reply, 409, "the %s scan of job %s is already "
+		    "completed", s->scanner, s->job->id);
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 void
 api_token(struct api *api, const struct api_request *req,
     struct api_reply *reply)
@@ -252,13 +302,16 @@ api_token(struct api *api, const struct api_request *req,
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if (root == NULL || subject_load(api, root, &s, reply) < 0)
+	if (root == NULL || token_body_ok(root, reply) < 0 ||
+	    subject_load(api, root, &s, reply) < 0 ||
+	    token_scan_open(api, &s, reply) < 0)
 		goto out;
 	rc = prs_github_repo_token(api->gh, s.job->installation, s.job->repo,
 	    &token);
 	if (rc < 0) {
-		prs_err("token refused", "job=%s repo=%s/%s reason=\"%s\"",
-		    s.job->id, s.job->owner, s.job->repo, prs_error_last());
+		prs_err("token refused", "job=%s repo=%s/%s reason=%s",
+		    s.job->id, s.job->owner, s.job->repo,
+		    prs_log_q(prs_error_last()));
 		/* A refusal is final: the worker reports it as the scan's. */
 		api_reply_error(reply, rc == PRS_ENOTFOUND ? 404 :
 		    rc == PRS_ERETRY ? 503 : 403, "no token for %s/%s: %s",

@@ -1,13 +1,30 @@
 /* prscan-api's configuration, read once at start-up. */
 #include "api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "prscan/env.h"
 #include "prscan/error.h"
+#include "prscan/log.h"
+
+/* Shorter webhook and callback secrets are warned about at start. */
+#define API_SECRET_MIN 16
+
+/* The variable a secret was read from: NAME, or NAME_FILE when set. */
+static const char *
+secret_var(const char *name, char *buf, size_t n)
+{
+	const char *file;
+
+	snprintf(buf, n, "%s_FILE", name);
+	file = getenv(buf);
+	return file != NULL && *file != '\0' ? buf : name;
+}
 
 static int
 split_list(const char *name, const char *value, char **out, size_t max,
@@ -98,9 +115,40 @@ fail:
 }
 
 static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/* The key must be an RSA private key in PEM; var names its variable. */
+static int
+check_key(const struct api_config *cfg, const char *var)
+{
+	BIO *bio = BIO_new_mem_buf(cfg->private_key,
+	    (int)cfg->private_key_len);
+	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL,
+	    no_passphrase, NULL) : NULL;
+	int rc = 0;
+
+	if (key == NULL)
+		rc = prs_error_set("%s: not a PEM private key", var);
+	else if (!EVP_PKEY_is_a(key, "RSA"))
+		rc = prs_error_set("%s: not an RSA key", var);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return rc;
+}
+
+static int
 load_private_key(struct api_config *cfg)
 {
-	const char *file = getenv("GITHUB_APP_PRIVATE_KEY_FILE");
+	char buf[64];
+	const char *var = secret_var("GITHUB_APP_PRIVATE_KEY", buf,
+	    sizeof(buf));
 	char *value = NULL;
 
 	if (prs_env_secret("GITHUB_APP_PRIVATE_KEY", &value) < 0)
@@ -108,19 +156,79 @@ load_private_key(struct api_config *cfg)
 	if (value == NULL)
 		return prs_error_set("GITHUB_APP_PRIVATE_KEY or "
 		    "GITHUB_APP_PRIVATE_KEY_FILE: one is required");
-	if (file != NULL && *file != '\0') {
+	if (var == buf) {
 		cfg->private_key = value;
 		cfg->private_key_len = strlen(value);
-		return 0;
+	} else if (decode_key(value, &cfg->private_key,
+	    &cfg->private_key_len) < 0) {
+		return -1;
 	}
-	return decode_key(value, &cfg->private_key, &cfg->private_key_len);
+	if (cfg->private_key_len > 1024 * 1024)
+		return prs_error_set("%s: larger than 1 MiB", var);
+	return check_key(cfg, var);
+}
+
+/*
+ * GITHUB_WEBHOOK_SECRET: one secret, or two separated by a comma (a
+ * rotation), blanks around each trimmed, none empty.  The contents of
+ * GITHUB_WEBHOOK_SECRET_FILE are one secret, commas and all.
+ */
+static int
+split_secrets(struct api_config *cfg, const char *var, int from_file,
+    char *v)
+{
+	const char *p = v;
+
+	if (from_file) {
+		cfg->webhook_secrets[cfg->nsecrets++] = v;
+		return 1;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		const char *s = p, *e = p + len;
+
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e == s)
+			return prs_error_set("%s: an empty secret (a comma at "
+			    "an end or two in a row)", var);
+		if (cfg->nsecrets == API_MAX_SECRETS)
+			return prs_error_set("%s: at most %d secrets", var,
+			    API_MAX_SECRETS);
+		cfg->webhook_secrets[cfg->nsecrets] = strndup(s,
+		    (size_t)(e - s));
+		if (cfg->webhook_secrets[cfg->nsecrets] == NULL)
+			return prs_error_set("out of memory");
+		cfg->nsecrets++;
+		p += len;
+		if (*p == '\0')
+			return 0;
+		p++;
+	}
+}
+
+/* A warning, not a refusal: short secrets are guessable offline. */
+static void
+warn_short(const char *var, const char *secret)
+{
+	if (strlen(secret) < API_SECRET_MIN)
+		prs_warn("weak secret", "variable=%s reason=\"shorter than %d "
+		    "characters; use a long random value\"", var,
+		    API_SECRET_MIN);
 }
 
 static int
 load_secrets(struct api_config *cfg)
 {
+	char b1[64], b2[64], b3[64];
+	const char *var = secret_var("GITHUB_WEBHOOK_SECRET", b1, sizeof(b1));
+	const char *pvar = secret_var("GITHUB_WEBHOOK_SECRET_PREVIOUS", b2,
+	    sizeof(b2));
 	char *v = NULL, *prev = NULL;
-	int rc = -1;
+	size_t i;
+	int rc = -1, kept, had_prev = 0;
 
 	if (prs_env_secret("GITHUB_WEBHOOK_SECRET", &v) < 0)
 		goto out;
@@ -128,26 +236,33 @@ load_secrets(struct api_config *cfg)
 		prs_error_set("GITHUB_WEBHOOK_SECRET: required");
 		goto out;
 	}
-	if (split_list("GITHUB_WEBHOOK_SECRET", v, cfg->webhook_secrets,
-	    API_MAX_SECRETS, &cfg->nsecrets) < 0)
+	kept = split_secrets(cfg, var, var == b1, v);
+	if (kept < 0)
 		goto out;
+	if (kept == 1)
+		v = NULL;
 	if (prs_env_secret("GITHUB_WEBHOOK_SECRET_PREVIOUS", &prev) < 0)
 		goto out;
 	if (prev != NULL) {
 		if (cfg->nsecrets == API_MAX_SECRETS) {
-			prs_error_set("GITHUB_WEBHOOK_SECRET_PREVIOUS: "
-			    "GITHUB_WEBHOOK_SECRET already holds two");
+			prs_error_set("%s: %s already holds two", pvar, var);
 			goto out;
 		}
 		cfg->webhook_secrets[cfg->nsecrets++] = prev;
 		prev = NULL;
+		had_prev = 1;
 	}
+	for (i = 0; i < cfg->nsecrets; i++)
+		warn_short(had_prev && i == cfg->nsecrets - 1 ? pvar : var,
+		    cfg->webhook_secrets[i]);
 	if (prs_env_secret("CALLBACK_SECRET", &cfg->callback_secret) < 0)
 		goto out;
 	if (cfg->callback_secret == NULL) {
 		prs_error_set("CALLBACK_SECRET: required");
 		goto out;
 	}
+	warn_short(secret_var("CALLBACK_SECRET", b3, sizeof(b3)),
+	    cfg->callback_secret);
 	rc = 0;
 out:
 	prs_secret_free(v);
@@ -304,6 +419,40 @@ out:
 	return rc;
 }
 
+/* ADMIN_TOKEN guards /fanout: a short one is refused, not warned of. */
+static int
+load_admin_token(struct api_config *cfg)
+{
+	char buf[64];
+	const char *var = secret_var("ADMIN_TOKEN", buf, sizeof(buf));
+
+	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
+		return -1;
+	if (cfg->admin_token != NULL &&
+	    strlen(cfg->admin_token) < API_SECRET_MIN)
+		return prs_error_set("%s: at least %d characters (use a long "
+		    "random value, e.g. openssl rand -hex 32)", var,
+		    API_SECRET_MIN);
+	return 0;
+}
+
+/* Values that are each in range but do not fit together. */
+static int
+check_relations(const struct api_config *cfg)
+{
+	if (cfg->retry_base_ms > cfg->retry_max_ms)
+		return prs_error_set("GITHUB_RETRY_BASE_MS (%ld) is larger "
+		    "than GITHUB_RETRY_MAX_MS (%ld)", cfg->retry_base_ms,
+		    cfg->retry_max_ms);
+	if (cfg->redeliver && cfg->redeliver_interval >
+	    cfg->redeliver_max_window)
+		return prs_error_set("REDELIVER_INTERVAL (%ld) is larger than "
+		    "REDELIVER_MAX_WINDOW (%ld): deliveries between two "
+		    "sweeps would never be looked at",
+		    cfg->redeliver_interval, cfg->redeliver_max_window);
+	return 0;
+}
+
 int
 api_config_load(struct api_config *cfg)
 {
@@ -315,7 +464,9 @@ api_config_load(struct api_config *cfg)
 	    prs_env_long("STORAGE_TTL", 2592000, 60, 315360000L,
 	    &cfg->storage_ttl) < 0 ||
 	    prs_env_long("API_MAX_INFLIGHT_BYTES", 256L * 1024 * 1024,
-	    API_MAX_BODY, 64L * 1024 * 1024 * 1024, &cfg->max_inflight) < 0)
+	    API_MAX_BODY, 64L * 1024 * 1024 * 1024, &cfg->max_inflight) < 0 ||
+	    prs_env_long("API_BODY_TIMEOUT", 30, 1, 3600,
+	    &cfg->body_timeout) < 0)
 		return -1;
 	if (prs_redis_config_load(&cfg->redis) < 0 || load_secrets(cfg) < 0)
 		return -1;
@@ -336,9 +487,9 @@ api_config_load(struct api_config *cfg)
 	    api_publisher_config(cfg) < 0 || api_audit_config(cfg) < 0 ||
 	    api_sweep_config(cfg) < 0 || api_plan_config(cfg) < 0)
 		return -1;
-	if (prs_env_secret("ADMIN_TOKEN", &cfg->admin_token) < 0)
+	if (load_admin_token(cfg) < 0)
 		return -1;
-	return 0;
+	return check_relations(cfg);
 }
 
 void

@@ -26,8 +26,8 @@
 #define FANOUT_DELIVERY_SIZE 48
 
 /* 1 when the request carries the admin token, in constant time. */
-static int
-fanout_authorized(const struct api *api, const struct api_request *req)
+int
+api_fanout_authorized(const struct api *api, const struct api_request *req)
 {
 	const char *h = api_header(req, "Authorization");
 	const char *given = "";
@@ -192,7 +192,7 @@ api_fanout(struct api *api, const struct api_request *req,
 	struct prs_job *job = NULL;
 	int rc;
 
-	if (!fanout_authorized(api, req)) {
+	if (!api_fanout_authorized(api, req)) {
 		prs_warn("fanout refused", "reason=\"bad or missing admin "
 		    "token\"");
 		api_reply_error(reply, 401, "bad or missing admin token");
@@ -204,8 +204,8 @@ api_fanout(struct api *api, const struct api_request *req,
 	}
 	job = fanout_job(req, delivery, why, sizeof(why));
 	if (job == NULL) {
-		prs_info("fanout rejected", "delivery=%s reason=\"%s\"",
-		    delivery, why);
+		prs_info("fanout rejected", "delivery=%s reason=%s",
+		    delivery, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
@@ -217,8 +217,8 @@ api_fanout(struct api *api, const struct api_request *req,
 	}
 	rc = api_enqueue(api, job);
 	if (rc < 0) {
-		prs_err("fanout not recorded", "delivery=%s reason=\"%s\"",
-		    delivery, prs_error_last());
+		prs_err("fanout not recorded", "delivery=%s reason=%s",
+		    delivery, prs_log_q(prs_error_last()));
 		api_redis_drop();
 		api_reply_error(reply, 503, "storage unavailable, retry later");
 	} else if (rc == 0) {

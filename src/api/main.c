@@ -35,23 +35,23 @@ main(void)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (api_config_load(&api.cfg) < 0) {
-		prs_log(PRS_LOG_FATAL, "bad configuration", "reason=\"%s\"",
-		    prs_error_last());
+		prs_log(PRS_LOG_FATAL, "bad configuration", "reason=%s",
+		    prs_log_q(prs_error_last()));
 		rc = 2;
 		goto out;
 	}
 	if (prs_github_new(api.cfg.api_url, api.cfg.app_id,
 	    api.cfg.private_key, api.cfg.private_key_len, &api.gh) < 0) {
-		prs_log(PRS_LOG_FATAL, "bad configuration", "reason=\"%s\"",
-		    prs_error_last());
+		prs_log(PRS_LOG_FATAL, "bad configuration", "reason=%s",
+		    prs_log_q(prs_error_last()));
 		rc = 2;
 		goto out;
 	}
 	api_observe_init(&api);
 	if (api_publisher_start(&api) < 0 || api_sweep_start(&api) < 0 ||
 	    api_audit_start(&api) < 0) {
-		prs_log(PRS_LOG_FATAL, "cannot start", "reason=\"%s\"",
-		    prs_error_last());
+		prs_log(PRS_LOG_FATAL, "cannot start", "reason=%s",
+		    prs_log_q(prs_error_last()));
 		rc = 1;
 		goto out;
 	}

@@ -7,6 +7,7 @@
 #include "api.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "prscan/error.h"
 #include "prscan/metrics.h"
@@ -41,7 +42,8 @@ api_observe_init(struct api *api)
 {
 	prs_metrics_describe("webhook_events_received_total", "counter",
 	    "Signed webhook deliveries with a JSON body, by X-GitHub-Event "
-	    "and the payload's action (\"\" when it has none).");
+	    "and the payload's action (\"\" when it has none; \"other\" "
+	    "for one not known).");
 	prs_metrics_describe("messages_published_total", "counter",
 	    "Scan jobs added to a worker stream (XADD in a committed "
 	    "transaction), by stream.");
@@ -49,12 +51,47 @@ api_observe_init(struct api *api)
 	prs_metrics_add_collector(api_observe_collect, api);
 }
 
+/*
+ * The label values webhook_events_received_total keeps: the events the
+ * App handles or GitHub sends every App, and their actions.  Anything
+ * else counts as "other", so that senders cannot add series at will.
+ */
+static const char *const known_events[] = {
+	"ping", "pull_request", "check_run", "check_suite", "installation",
+	"installation_repositories", "installation_target",
+	"github_app_authorization", NULL
+};
+
+static const char *const known_actions[] = {
+	"", "opened", "synchronize", "reopened", "ready_for_review", "closed",
+	"edited", "labeled", "unlabeled", "assigned", "unassigned",
+	"review_requested", "review_request_removed", "converted_to_draft",
+	"locked", "unlocked", "milestoned", "demilestoned",
+	"auto_merge_enabled", "auto_merge_disabled", "enqueued", "dequeued",
+	"created", "completed", "requested", "rerequested",
+	"requested_action", "deleted", "suspend", "unsuspend",
+	"new_permissions_accepted", "added", "removed", "renamed", "revoked",
+	NULL
+};
+
+static const char *
+label_of(const char *const *known, const char *v)
+{
+	size_t i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(known[i], v) == 0)
+			return known[i];
+	return "other";
+}
+
 void
 api_observe_webhook(const char *event, const char *action)
 {
 	prs_metrics_counter_add("webhook_events_received_total",
-	    (const char *[]){ "event", event, "action", action != NULL ?
-	    action : "", NULL }, 1);
+	    (const char *[]){ "event", label_of(known_events, event),
+	    "action", label_of(known_actions, action != NULL ? action : ""),
+	    NULL }, 1);
 }
 
 void

@@ -270,8 +270,8 @@ inst_after_call(struct api_publisher *p, struct pub_inst *st,
 	}
 	if (rc != PRS_ERETRY) {
 		prs_err("github refused", "job=%s scanner=%s kind=%s call=%s "
-		    "status=%ld reason=\"%s\"", e->job_id, e->scanner, e->kind,
-		    what, w.status, prs_error_last());
+		    "status=%ld reason=%s", e->job_id, e->scanner, e->kind,
+		    what, w.status, prs_log_q(prs_error_last()));
 		return -1;
 	}
 	st->failures++;
@@ -279,8 +279,9 @@ inst_after_call(struct api_publisher *p, struct pub_inst *st,
 	st->not_before_ms = now_ms() + wait;
 	prs_warn("github write delayed", "job=%s scanner=%s kind=%s call=%s "
 	    "status=%ld rate_limited=%d wait_ms=%lld failures=%ld "
-	    "reason=\"%s\"", e->job_id, e->scanner, e->kind, what, w.status,
-	    w.rate_limited, wait, st->failures, prs_error_last());
+	    "reason=%s", e->job_id, e->scanner, e->kind, what, w.status,
+	    w.rate_limited, wait, st->failures,
+	    prs_log_q(prs_error_last()));
 	return PUB_WAIT;
 }
 
@@ -525,7 +526,8 @@ changed_lines(struct api_publisher *p, struct pub_entry *e,
 		rc = -1;
 	if (rc < 0)
 		prs_warn("changed lines unknown", "job=%s scanner=%s "
-		    "reason=\"%s\"", e->job_id, e->scanner, prs_error_last());
+		    "reason=%s", e->job_id, e->scanner,
+		    prs_log_q(prs_error_last()));
 	json_decref(files);
 	return 0;
 }
@@ -773,7 +775,7 @@ plan_read_files(struct api_publisher *p, struct pub_entry *e,
 		return PUB_WAIT;
 	if (rc < 0)
 		prs_warn("changed files unknown: every scanner runs", "job=%s "
-		    "reason=\"%s\"", e->job_id, prs_error_last());
+		    "reason=%s", e->job_id, prs_log_q(prs_error_last()));
 	/* GitHub lists 3000 at most: the rest could match anything. */
 	if (rc == 0 && json_array_size(in->files) >= PUB_MAX_FILES) {
 		prs_warn("changed files cut at 3000: every scanner runs",

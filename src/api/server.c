@@ -2,18 +2,21 @@
 #include "api.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #include "prscan/error.h"
 #include "prscan/log.h"
 #include "prscan/metrics.h"
+#include "prscan/sig.h"
 
 enum route {
 	ROUTE_NONE,
@@ -36,17 +39,26 @@ struct conn_state {
 	char *body;
 	size_t len;
 	size_t cap;
+	size_t charged;		/* of the shared budget, see below */
+	struct timespec start;	/* when the headers were read */
 	int too_large;
 	int too_busy;		/* the budget of all bodies ran out */
+	int refused;		/* refused while the body was read */
 };
 
 /*
- * Bytes held by all request bodies being read.  Bodies are read before
- * their signature can be checked, so unsigned senders must not be able to
- * hold more than this between them.
+ * Bytes received of all large request bodies being read.  Bodies are read
+ * before their signature can be checked, so unsigned senders must not be
+ * able to hold more than this between them.  The first API_SMALL_BODY
+ * bytes of each body are not counted, so that small requests (pings, most
+ * deliveries, the workers' callbacks) are never refused because large
+ * ones hold the budget; those are bounded by the connection limit.
  */
+#define API_SMALL_BODY (1024UL * 1024)
+#define API_CONNECTION_LIMIT 1024
 static _Atomic size_t inflight;
 static size_t inflight_max;
+static long body_timeout;	/* seconds a whole body may take */
 
 void
 api_reply_set(struct api_reply *r, unsigned int status, json_t *body)
@@ -178,32 +190,17 @@ is_json_type(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/*
- * What can be refused before a byte of the body is read: the size it
- * announces, the webhook's required headers and its content type.
- */
 static const char *const webhook_headers[] = {
 	"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"
 };
 
-/*
- * What can be refused before a byte of the body is read: the size it
- * announces, the webhook's required headers and its content type.
- */
+/* A delivery's required headers and its content type. */
 static const char *
-precheck(struct MHD_Connection *conn, enum route route, unsigned int *status,
+precheck_webhook(struct MHD_Connection *conn, unsigned int *status,
     char *buf, size_t n)
 {
-	const char *cl = mhd_header(conn, "Content-Length");
 	size_t i;
 
-	if (cl != NULL && strtoull(cl, NULL, 10) >
-	    (unsigned long long)API_MAX_BODY) {
-		*status = MHD_HTTP_CONTENT_TOO_LARGE;
-		return "body larger than 25 MiB";
-	}
-	if (route != ROUTE_WEBHOOK)
-		return NULL;
 	for (i = 0; i < sizeof(webhook_headers) / sizeof(*webhook_headers);
 	    i++) {
 		const char *v = mhd_header(conn, webhook_headers[i]);
@@ -223,30 +220,101 @@ precheck(struct MHD_Connection *conn, enum route route, unsigned int *status,
 	return NULL;
 }
 
+/*
+ * A worker's request: its signature headers and timestamp, all but the
+ * HMAC of the body, which is checked once the body is read.
+ */
+static const char *
+precheck_worker(struct MHD_Connection *conn, unsigned int *status,
+    char *buf, size_t n)
+{
+	if (prs_sig_callback_precheck(mhd_header(conn, "X-Prscan-Timestamp"),
+	    mhd_header(conn, "X-Prscan-Signature"), (long long)time(NULL),
+	    API_CALLBACK_SKEW) == 0)
+		return NULL;
+	*status = MHD_HTTP_UNAUTHORIZED;
+	snprintf(buf, n, "%s", prs_error_last());
+	return buf;
+}
+
+/*
+ * What can be refused before a byte of the body is read: the size it
+ * announces, and each route's authentication as far as it shows in the
+ * headers (the webhook's headers and content type, the workers'
+ * timestamp, the operator's token), so that nobody without them can make
+ * the API hold a body.
+ */
+static const char *
+precheck(struct api *api, struct MHD_Connection *conn, enum route route,
+    unsigned int *status, char *buf, size_t n)
+{
+	const char *cl = mhd_header(conn, "Content-Length");
+	struct api_request req = { NULL, NULL, "", 0, mhd_header, conn };
+
+	if (cl != NULL && strtoull(cl, NULL, 10) >
+	    (unsigned long long)API_MAX_BODY) {
+		*status = MHD_HTTP_CONTENT_TOO_LARGE;
+		return "body larger than 25 MiB";
+	}
+	switch (route) {
+	case ROUTE_WEBHOOK:
+		return precheck_webhook(conn, status, buf, n);
+	case ROUTE_CALLBACK:
+	case ROUTE_TOKEN:
+		return precheck_worker(conn, status, buf, n);
+	case ROUTE_FANOUT:
+		if (api_fanout_authorized(api, &req))
+			return NULL;
+		*status = MHD_HTTP_UNAUTHORIZED;
+		return "bad or missing admin token";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Charges the bytes past API_SMALL_BODY of a body of len bytes to the
+ * shared budget.  Returns 0, or -1 when the budget has no room for them.
+ */
+static int
+charge_body(struct conn_state *st, size_t len)
+{
+	size_t want = len > API_SMALL_BODY ? len - API_SMALL_BODY : 0;
+	size_t more = want - st->charged;
+
+	if (want <= st->charged)
+		return 0;
+	if (atomic_fetch_add(&inflight, more) + more > inflight_max) {
+		atomic_fetch_sub(&inflight, more);
+		return -1;
+	}
+	st->charged = want;
+	return 0;
+}
+
 static int
 append_body(struct conn_state *st, const char *data, size_t n)
 {
 	char *p;
 	size_t cap;
 
-	if (st->too_large || st->too_busy)
-		return 0;
 	if (st->len + n > (size_t)API_MAX_BODY) {
 		st->too_large = 1;
+		return 0;
+	}
+	if (charge_body(st, st->len + n) < 0) {
+		st->too_busy = 1;
 		return 0;
 	}
 	if (st->len + n + 1 > st->cap) {
 		cap = st->cap == 0 ? 16384 : st->cap;
 		while (cap < st->len + n + 1)
 			cap *= 2;
-		if (inflight + (cap - st->cap) > inflight_max) {
-			st->too_busy = 1;
-			return 0;
-		}
+		if (cap > (size_t)API_MAX_BODY + 1)
+			cap = (size_t)API_MAX_BODY + 1;
 		p = realloc(st->body, cap);
 		if (p == NULL)
 			return -1;
-		inflight += cap - st->cap;
 		st->body = p;
 		st->cap = cap;
 	}
@@ -298,8 +366,8 @@ dispatch(struct api *api, struct MHD_Connection *conn, const char *method,
 }
 
 static enum MHD_Result
-first_call(struct MHD_Connection *conn, const char *method, const char *url,
-    void **con_cls)
+first_call(struct api *api, struct MHD_Connection *conn, const char *method,
+    const char *url, void **con_cls)
 {
 	struct conn_state *st;
 	enum route route = route_of(url);
@@ -314,15 +382,51 @@ first_call(struct MHD_Connection *conn, const char *method, const char *url,
 	if (strcmp(method, want_post ? "POST" : "GET") != 0)
 		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    want_post ? "use POST" : "use GET");
-	why = precheck(conn, route, &status, buf, sizeof(buf));
-	if (why != NULL)
+	why = precheck(api, conn, route, &status, buf, sizeof(buf));
+	if (why != NULL) {
+		prs_info("request refused", "path=%s status=%u reason=%s",
+		    url, status, prs_log_q(why));
 		return send_error(conn, status, why);
+	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return MHD_NO;
 	st->route = route;
+	clock_gettime(CLOCK_MONOTONIC, &st->start);
 	*con_cls = st;
 	return MHD_YES;
+}
+
+/* 1 when the body has taken longer than API_BODY_TIMEOUT so far. */
+static int
+body_late(const struct conn_state *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - st->start.tv_sec > body_timeout;
+}
+
+/*
+ * Answers a body refused while it is being read, at once: the answer is
+ * queued, the rest of the body is not read and the connection is closed
+ * after the answer.  Where libmicrohttpd cannot queue an answer before
+ * the body ends, the connection is closed without one.
+ */
+static enum MHD_Result
+refuse_body(struct MHD_Connection *conn, struct conn_state *st,
+    const char *url, unsigned int status, const char *why)
+{
+	if (!st->refused)
+		prs_info("request refused", "path=%s status=%u bytes=%zu "
+		    "reason=%s", url, status, st->len, prs_log_q(why));
+	st->refused = 1;
+	free(st->body);
+	st->body = NULL;
+	st->cap = 0;
+	if (send_error(conn, status, why) == MHD_YES)
+		return MHD_YES;
+	return MHD_NO;
 }
 
 static enum MHD_Result
@@ -334,18 +438,29 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 
 	(void)version;
 	if (st == NULL)
-		return first_call(conn, method, url, con_cls);
+		return first_call(cls, conn, method, url, con_cls);
+	if (st->refused) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_data_size > 0) {
 		if (append_body(st, upload_data, *upload_data_size) < 0)
 			return MHD_NO;
 		*upload_data_size = 0;
-		return MHD_YES;
+		if (!st->too_large && !st->too_busy && body_late(st)) {
+			prs_info("request dropped", "path=%s bytes=%zu "
+			    "reason=\"body not received within "
+			    "API_BODY_TIMEOUT\"", url, st->len);
+			return MHD_NO;
+		}
+		if (!st->too_large && !st->too_busy)
+			return MHD_YES;
 	}
 	if (st->too_large)
-		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+		return refuse_body(conn, st, url, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "body larger than 25 MiB");
 	if (st->too_busy)
-		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return refuse_body(conn, st, url, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "too many large requests in flight, retry later");
 	return dispatch(cls, conn, method, url, st);
 }
@@ -361,13 +476,13 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (st == NULL)
 		return;
-	inflight -= st->cap;
+	atomic_fetch_sub(&inflight, st->charged);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -389,7 +504,7 @@ start_daemon(struct api *api)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api->cfg.threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONNECTION_LIMIT,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);
 }
@@ -408,6 +523,7 @@ api_server_run(struct api *api)
 	/* Blocked here so that every pool thread inherits the mask. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	inflight_max = (size_t)api->cfg.max_inflight;
+	body_timeout = api->cfg.body_timeout;
 	fanout_enabled = api->cfg.admin_token != NULL;
 	d = start_daemon(api);
 	if (d == NULL) {

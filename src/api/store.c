@@ -39,8 +39,8 @@ api_redis(const struct api *api)
 		/* One line per outage and thread, not one per request. */
 		if (!thread_down)
 			prs_err("redis unreachable", "host=%s port=%d "
-			    "reason=\"%s\"", api->cfg.redis.host,
-			    api->cfg.redis.port, prs_error_last());
+			    "reason=%s", api->cfg.redis.host,
+			    api->cfg.redis.port, prs_log_q(prs_error_last()));
 		thread_down = 1;
 		return NULL;
 	}

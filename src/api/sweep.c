@@ -140,8 +140,8 @@ sweep_failed(struct api_sweep *s, redisContext *c)
 	if (s->stop)
 		return;
 	prs_log(s->failing ? PRS_LOG_DEBUG : PRS_LOG_ERROR,
-	    "redelivery sweep failed", "reason=\"%s\" retry_s=%ld",
-	    prs_error_last(), s->api->cfg.redeliver_interval);
+	    "redelivery sweep failed", "reason=%s retry_s=%ld",
+	    prs_log_q(prs_error_last()), s->api->cfg.redeliver_interval);
 	s->failing = 1;
 	sweep_count("failed");
 	if (c != NULL && c->err != 0)

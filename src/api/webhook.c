@@ -1,6 +1,7 @@
 /* POST /webhook: GitHub's deliveries, verified, recorded, fanned out. */
 #include "api.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,8 @@ reply_ignored(struct api_reply *reply, const struct delivery *d,
     const char *why)
 {
 	prs_info("delivery ignored", "delivery=%s event=%s action=%s "
-	    "repo=%s reason=\"%s\"", d->id, d->event,
-	    d->action != NULL ? d->action : "-",
-	    d->repo[0] != '\0' ? d->repo : "-", why);
+	    "repo=%s reason=%s", d->id, d->event, prs_log_q(d->action),
+	    d->repo[0] != '\0' ? d->repo : "-", prs_log_q(why));
 	api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s}", "status",
 	    "ignored", "delivery", d->id, "reason", why));
 }
@@ -101,8 +101,8 @@ static void
 reply_redis_down(struct api_reply *reply, const struct delivery *d,
     const char *what)
 {
-	prs_err("delivery not recorded", "delivery=%s event=%s reason=\"%s\"",
-	    d->id, d->event, what);
+	prs_err("delivery not recorded", "delivery=%s event=%s reason=%s",
+	    d->id, d->event, prs_log_q(what));
 	api_redis_drop();
 	api_reply_error(reply, 503, "storage unavailable, retry later");
 }
@@ -159,6 +159,13 @@ is_scan_action(const char *action)
 	return 0;
 }
 
+/* A pull request's number: an integer of at least 1. */
+static int
+pr_number_ok(json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 1;
+}
+
 /* Builds the job from a pull_request payload; 400's reason on failure. */
 static struct prs_job *
 job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
@@ -178,8 +185,9 @@ job_from_payload(json_t *root, const char *delivery, char *why, size_t n)
 			return NULL;
 		}
 	}
-	if (!json_is_integer(jpath(root, "pull_request.number"))) {
-		snprintf(why, n, "payload lacks pull_request.number");
+	if (!pr_number_ok(jpath(root, "pull_request.number"))) {
+		snprintf(why, n, "pull_request.number: missing or not an "
+		    "integer of at least 1");
 		return NULL;
 	}
 	if (prs_job_new_id(id) < 0) {
@@ -210,7 +218,8 @@ job_set_trigger(struct prs_job *job, json_t *root, const char *event)
 {
 	if (prs_job_set_trigger(job, jstr(root, "sender.login"), event) != 0)
 		prs_info("trigger not recorded", "delivery=%s event=%s "
-		    "reason=\"%s\"", job->delivery, event, prs_error_last());
+		    "reason=%s", job->delivery, event,
+		    prs_log_q(prs_error_last()));
 }
 
 static int
@@ -486,7 +495,7 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	job = job_from_payload(root, d->id, why, sizeof(why));
 	if (job == NULL) {
 		prs_info("delivery rejected", "delivery=%s event=%s "
-		    "reason=\"%s\"", d->id, d->event, why);
+		    "reason=%s", d->id, d->event, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
@@ -499,8 +508,8 @@ queue_scan(struct api *api, struct api_reply *reply, struct delivery *d,
 	} else {
 		prs_info("scan queued", "delivery=%s event=%s action=%s "
 		    "job=%s repo=%s/%s sha=%s pr=%ld mode=%s", d->id,
-		    d->event, d->action, job->id, job->owner, job->repo,
-		    job->head_sha, job->pr_number, mode);
+		    d->event, prs_log_q(d->action), job->id, job->owner,
+		    job->repo, job->head_sha, job->pr_number, mode);
 		names = json_array();
 		for (i = 0; i < api->cfg.nscanners; i++)
 			json_array_append_new(names,
@@ -526,7 +535,7 @@ record_closed(struct api *api, struct api_reply *reply, struct delivery *d,
 	struct closed_pr cp;
 	int rc;
 
-	if (owner == NULL || repo == NULL || !json_is_integer(num) ||
+	if (owner == NULL || repo == NULL || !pr_number_ok(num) ||
 	    !prs_name_valid_owner(owner) || !prs_name_valid_repo(repo)) {
 		api_reply_error(reply, 400, "payload lacks a valid "
 		    "repository.owner.login, repository.name or "
@@ -640,6 +649,11 @@ job_from_rerun(json_t *root, const char *delivery, const char *suite,
 		snprintf(why, n, "cannot make a job id");
 		return NULL;
 	}
+	if (pr != NULL && !pr_number_ok(json_object_get(pr, "number"))) {
+		snprintf(why, n, "%s.pull_requests[0].number: missing or not "
+		    "an integer of at least 1", suite);
+		return NULL;
+	}
 	if (pr != NULL) {
 		branch = jstr(pr, "head.ref");
 		base = jstr(pr, "base.ref");
@@ -695,7 +709,7 @@ queue_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 			    rr->scanners[i]));
 		prs_info("re-run queued", "delivery=%s event=%s action=%s "
 		    "job=%s repo=%s/%s sha=%s pr=%ld scanners=%zu", d->id,
-		    d->event, d->action, rr->job->id, rr->job->owner,
+		    d->event, prs_log_q(d->action), rr->job->id, rr->job->owner,
 		    rr->job->repo, rr->job->head_sha, rr->job->pr_number,
 		    rr->n);
 		api_reply_set(reply, 202, json_pack("{s:s,s:s,s:s,s:O}",
@@ -772,7 +786,7 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 	    "check_run", why, sizeof(why));
 	if (rr.job == NULL) {
 		prs_info("delivery rejected", "delivery=%s event=%s "
-		    "reason=\"%s\"", d->id, d->event, why);
+		    "reason=%s", d->id, d->event, prs_log_q(why));
 		api_reply_error(reply, 400, "%s", why);
 		return;
 	}
@@ -817,7 +831,8 @@ api_webhook(struct api *api, const struct api_request *req,
 		api_header(req, "X-GitHub-Event"), NULL, "" };
 	json_error_t jerr;
 	json_t *root = NULL;
-	char why[128], quoted[80];
+	char why[128], quoted[80], id[DELIVERY_MAX + 1];
+	size_t i;
 
 	if (!signature_ok(api, req)) {
 		prs_warn("signature mismatch", "delivery=%s",
@@ -831,6 +846,11 @@ api_webhook(struct api *api, const struct api_request *req,
 		    "X-GitHub-Event header");
 		return;
 	}
+	/* GitHub's ids are lowercase UUIDs: one id, whatever its case. */
+	for (i = 0; d.id[i] != '\0'; i++)
+		id[i] = (char)tolower((unsigned char)d.id[i]);
+	id[i] = '\0';
+	d.id = id;
 	root = json_loadb(req->body, req->len, 0, &jerr);
 	if (root == NULL || !json_is_object(root)) {
 		prs_info("malformed payload", "delivery=%s event=%s", d.id,

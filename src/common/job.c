@@ -73,7 +73,9 @@ prs_name_chars(const char *s, size_t max, const char *extra)
 int
 prs_name_valid_owner(const char *s)
 {
-	return prs_name_chars(s, PRS_OWNER_MAX, "-") && s[0] != '-';
+	/* "_": Enterprise Managed Users are login_shortcode. */
+	return prs_name_chars(s, PRS_OWNER_MAX, "-_") && s[0] != '-' &&
+	    s[0] != '_';
 }
 
 int

@@ -148,6 +148,16 @@ prs_log_quote(const char *s, char *buf, unsigned long n)
 	    prs_log_needs_quotes(s != NULL ? s : ""));
 }
 
+const char *
+prs_log_q(const char *s)
+{
+	static _Thread_local char ring[PRS_LOG_Q_SLOTS][PRS_LOG_Q_SIZE];
+	static _Thread_local unsigned int next;
+	char *buf = ring[next++ % PRS_LOG_Q_SLOTS];
+
+	return prs_log_quote(s != NULL ? s : "-", buf, PRS_LOG_Q_SIZE);
+}
+
 static void
 prs_log_time(char *buf, size_t n)
 {

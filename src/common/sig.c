@@ -197,16 +197,12 @@ prs_sig_parse_ts(const char *s, long long *out)
 }
 
 int
-prs_sig_callback_check(const char *secret, const char *ts_header,
-    const char *sig_header, const void *body, size_t len, long long now,
-    long max_skew)
+prs_sig_callback_precheck(const char *ts_header, const char *sig_header,
+    long long now, long max_skew)
 {
-	unsigned char want[PRS_SIG_BYTES];
 	unsigned char got[PRS_SIG_BYTES];
 	long long ts, skew;
 
-	if (secret == NULL || *secret == '\0')
-		return prs_error_set("no callback secret configured");
 	if (ts_header == NULL || sig_header == NULL ||
 	    *ts_header == '\0' || *sig_header == '\0')
 		return prs_error_set("missing signature");
@@ -219,6 +215,24 @@ prs_sig_callback_check(const char *secret, const char *ts_header,
 	skew = now > ts ? now - ts : ts - now;
 	if (skew > (max_skew > 0 ? max_skew : 0))
 		return prs_error_set("stale timestamp");
+	if (prs_sig_decode(sig_header, got) < 0)
+		return prs_error_set("malformed signature");
+	return 0;
+}
+
+int
+prs_sig_callback_check(const char *secret, const char *ts_header,
+    const char *sig_header, const void *body, size_t len, long long now,
+    long max_skew)
+{
+	unsigned char want[PRS_SIG_BYTES];
+	unsigned char got[PRS_SIG_BYTES];
+
+	if (secret == NULL || *secret == '\0')
+		return prs_error_set("no callback secret configured");
+	if (prs_sig_callback_precheck(ts_header, sig_header, now,
+	    max_skew) < 0)
+		return -1;
 	if (prs_sig_decode(sig_header, got) < 0)
 		return prs_error_set("malformed signature");
 	if (prs_sig_callback_hmac(secret, ts_header, body, len, want) < 0)

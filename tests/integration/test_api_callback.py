@@ -208,6 +208,23 @@ class Callback(harness.Case):
         self.assertEqual(status, 403)
         self.assertIn("not accessible", body["error"])
 
+    def test_token_refused_for_a_replayed_callback_or_a_completed_scan(self):
+        harness.make_repo(self.github, OWNER, REPO, [os.path.join(
+            harness.SOURCE_DIR, "tests", "fixtures", "kics-inputs")])
+        # A signed callback body sent to /token is not a token request.
+        started = {"job_id": self.job, "scanner": "kics",
+                   "state": "started"}
+        status, body = self.send("/token", started)
+        self.assertEqual(status, 400, body)
+        self.assertIn("only job_id and scanner", body["error"])
+        ask = {"job_id": self.job, "scanner": "kics"}
+        self.assertEqual(self.send("/token", ask)[0], 200)
+        self.assertEqual(self.callback("completed", error="boom")[0], 202)
+        status, body = self.send("/token", ask)
+        self.assertEqual(status, 409, body)
+        self.assertIn("already completed", body["error"])
+        self.assertNotIn("token", body)
+
     def test_token_is_scoped_to_the_repository(self):
         harness.make_repo(self.github, OWNER, REPO, [os.path.join(
             harness.SOURCE_DIR, "tests", "fixtures", "kics-inputs")])

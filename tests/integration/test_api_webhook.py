@@ -121,35 +121,26 @@ class Webhook(harness.Case):
                          ["level=warn"])
         self.assertIn('delivery=x level=fatal msg="forged"', fields)
 
-    def test_unsigned_bodies_cannot_hold_more_than_the_budget(self):
-        self.api.stop()
-        self.api = self.track(harness.api(
-            self.tmp, self.redis, self.github,
-            API_MAX_INFLIGHT_BYTES=str(25 * 1024 * 1024 + 1)))
-        u = harness.urllib.parse.urlsplit(self.api.url)
-        head = ("POST /webhook HTTP/1.1\r\nHost: x\r\n"
-                "Content-Type: application/json\r\n"
-                "X-GitHub-Event: pull_request\r\n"
-                "X-GitHub-Delivery: d-%d\r\n"
-                "X-Hub-Signature-256: sha256=%s\r\n"
-                "Content-Length: %d\r\n\r\n")
-        size = 20 * 1024 * 1024
-        hog = socket.create_connection((u.hostname, u.port), 10)
-        try:
-            hog.sendall((head % (1, "0" * 64, size)).encode())
-            hog.sendall(b" " * (17 * 1024 * 1024))
-            # The first body holds 32 MiB of buffer: a second must wait.
-            status, body = raw_post(self.api.url, b" " * size, {
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "pull_request",
-                "X-GitHub-Delivery": "d-2",
-                "X-Hub-Signature-256": "sha256=" + "0" * 64})
-            self.assertEqual(status, 503, body)
-            self.assertIn("retry later", body["error"])
-        finally:
-            hog.close()
-        status, _ = self.post(self.event())
-        self.assertEqual(status, 202)
+    def test_outside_values_cannot_forge_log_fields_or_metrics(self):
+        forged = 'x job=dead repo=victim/repo reason="y'
+        status, body = self.post(self.event(action=forged),
+                                 delivery="d-5-eeee")
+        self.assertEqual((status, body["status"]), (202, "ignored"))
+        lines = [ln for ln in self.api.log_text().splitlines()
+                 if "d-5-eeee" in ln]
+        self.assertEqual(len(lines), 1, lines)
+        fields = shlex.split(lines[0])
+        self.assertIn("action=" + forged, fields)
+        self.assertEqual([f for f in fields if f.startswith("job=")], [])
+        self.assertEqual([f for f in fields if f.startswith("repo=")],
+                         ["repo=%s/%s" % (OWNER, REPO)])
+        self.assertEqual(
+            [f for f in fields if f.startswith("reason=")],
+            ['reason=action %s is not scanned' % forged])
+        text = harness.http_request(self.api.url, "GET", "/metrics")[1]
+        self.assertIn('webhook_events_received_total{event="pull_request",'
+                      'action="other"} 1', text)
+        self.assertNotIn("victim", text)
 
     def test_redelivery_is_a_duplicate_and_queues_nothing(self):
         ev = self.event()
@@ -161,6 +152,50 @@ class Webhook(harness.Case):
         self.assertEqual(len(self.r.keys("storage:*")), 1)
         ttl = self.r.ttl("delivery:d-2-bbbb")
         self.assertTrue(72 * 3600 - 60 < ttl <= 72 * 3600, ttl)
+
+    def test_delivery_id_in_another_case_is_the_same_delivery(self):
+        ev = self.event()
+        uid = "0d7c3a5e-1b2f-4c6d-9e8f-a1b2c3d4e5f6"
+        self.assertEqual(self.post(ev, delivery=uid)[0], 202)
+        status, body = self.post(ev, delivery=uid.upper())
+        self.assertEqual((status, body["status"]), (200, "duplicate"))
+        self.assertEqual(body["delivery"], uid)
+        self.assertEqual(self.r.xlen("worker-kics"), 1)
+        self.assertEqual(self.r.keys("delivery:*"), ["delivery:" + uid])
+
+    def test_pull_request_numbers_must_be_integers_of_at_least_1(self):
+        for number in (0, -3, "7", None):
+            ev = self.event()
+            ev["pull_request"]["number"] = number
+            status, body = self.post(ev)
+            self.assertEqual(status, 400, (number, body))
+            self.assertIn("pull_request.number", body["error"])
+        ev = self.event(action="closed")
+        ev["pull_request"]["number"] = 0
+        self.assertEqual(self.post(ev)[0], 400)
+        repo = self.event()["repository"]
+        run = {"action": "rerequested", "repository": repo,
+               "installation": {"id": 99},
+               "check_run": {"id": 5, "name": "KICS", "head_sha": SHA,
+                             "app": {"id": int(self.github.app_id)},
+                             "check_suite": {"head_branch": "changes"},
+                             "pull_requests": [{
+                                 "number": "7", "head": {"ref": "changes"},
+                                 "base": {"ref": "master"}}]}}
+        status, body = self.post(run, event="check_run")
+        self.assertEqual(status, 400, body)
+        self.assertIn("check_run.pull_requests[0].number", body["error"])
+        self.assertEqual(self.keys(), [])
+
+    def test_managed_user_owner_with_underscore_is_scanned(self):
+        ev = harness.pull_request_event("alice_acme", REPO, SHA,
+                                        installation=99)
+        status, body = self.post(ev)
+        self.assertEqual(status, 202, body)
+        rec = json.loads(self.r.get("storage:" + body["job_id"]))
+        self.assertEqual(rec["owner"], "alice_acme")
+        ev = harness.pull_request_event("_acme", REPO, SHA, installation=99)
+        self.assertEqual(self.post(ev)[0], 400)
 
     def test_bad_signature_is_401_and_writes_nothing(self):
         status, body = self.post(self.event(), signature="sha256=" + "0" * 64)
@@ -216,24 +251,7 @@ class Webhook(harness.Case):
                 "Content-Length: %d\r\n\r\n" % ("0" * 64,
                                                  25 * 1024 * 1024 + 1))
         self.assertIn(" 413 ", self.announce(head))
-        # Without a length, the stream is cut off once it passes 25 MiB.
-        u = harness.urllib.parse.urlsplit(self.api.url)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-        chunk = b" " * (1024 * 1024)
-
-        def body():
-            for _ in range(26):
-                yield chunk
-        try:
-            conn.request("POST", "/webhook", body=body(), headers={
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "pull_request",
-                "X-GitHub-Delivery": "d-big2",
-                "X-Hub-Signature-256": "sha256=" + "0" * 64},
-                encode_chunked=True)
-            self.assertEqual(conn.getresponse().status, 413)
-        finally:
-            conn.close()
+        # A chunked body: test_api_body_limits.
         self.assertEqual(self.keys(), [])
 
     def test_malformed_json_is_400_with_the_reason(self):

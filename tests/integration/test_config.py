@@ -10,6 +10,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
+HOOK = "hook-secret-0123456789"
+
 
 class Config(harness.Case):
     def setUp(self):
@@ -19,7 +21,7 @@ class Config(harness.Case):
 
     def api_env(self, **changes):
         env = harness.api_env(self.redis, self.github, harness.free_port(),
-                              "hook-secret", "cb-secret")
+                              HOOK, "cb-secret-0123456789")
         for k, v in changes.items():
             if v is None:
                 env.pop(k, None)
@@ -44,6 +46,7 @@ class Config(harness.Case):
         d.wait_http(d.url + "/status")
         status, body, _ = harness.http_request(d.url, "GET", "/status")
         self.assertEqual((status, body["redis"]), (200, "ok"))
+        return d
 
     def test_api_refuses_an_invalid_prscan_config(self):
         path = os.path.join(self.tmp, "prscan.yml")
@@ -86,7 +89,7 @@ class Config(harness.Case):
             f.write("from-file\n")
         line = self.refused("prscan-api", self.api_env(
             GITHUB_WEBHOOK_SECRET_FILE=both), "GITHUB_WEBHOOK_SECRET")
-        self.assertNotIn("hook-secret", line)
+        self.assertNotIn(HOOK, line)
         self.refused("prscan-api", self.api_env(RESULT_TTL="-1"),
                      "RESULT_TTL")
         self.refused("prscan-api", self.api_env(AUDIT_RETENTION_DAYS="0"),
@@ -104,7 +107,7 @@ class Config(harness.Case):
 
     def test_api_reads_secrets_from_files_and_base64_key(self):
         files = {}
-        for name, value in (("hook", "hook-secret\n"), ("cb", "cb-secret")):
+        for name, value in (("hook", HOOK + "\n"), ("cb", "cb-secret")):
             files[name] = os.path.join(self.tmp, name)
             with open(files[name], "w") as f:
                 f.write(value)
@@ -119,8 +122,52 @@ class Config(harness.Case):
         self.started(env)
         url = "http://127.0.0.1:%s" % env["PORT"]
         ev = harness.pull_request_event("o", "r", "a" * 40)
-        status, body = harness.post_webhook(url, ev, "hook-secret")
+        status, body = harness.post_webhook(url, ev, HOOK)
         self.assertEqual(status, 202, body)
+
+    def secret_file(self, name, value):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(value + "\n")
+        return path
+
+    def test_a_secret_file_is_one_secret_commas_and_all(self):
+        env = self.api_env(
+            GITHUB_WEBHOOK_SECRET=None,
+            GITHUB_WEBHOOK_SECRET_FILE=self.secret_file("h", "Zr8qLp2x9,k"),
+            GITHUB_WEBHOOK_SECRET_PREVIOUS_FILE=self.secret_file(
+                "p", "previous-secret-0123456789"))
+        d = self.started(env)
+        url = "http://127.0.0.1:%s" % env["PORT"]
+        ev = harness.pull_request_event("o", "r", "c" * 40)
+        self.assertEqual(harness.post_webhook(url, ev, "k")[0], 401)
+        self.assertEqual(harness.post_webhook(url, ev, "Zr8qLp2x9")[0], 401)
+        self.assertEqual(harness.post_webhook(url, ev, "Zr8qLp2x9,k")[0],
+                         202)
+        self.assertEqual(harness.post_webhook(
+            url, ev, "previous-secret-0123456789")[0], 202)
+        # Short: a warning naming the variable that was set, not refused.
+        warn = [ln for ln in d.log_text().splitlines()
+                if "weak secret" in ln]
+        self.assertEqual(len(warn), 1, warn)
+        self.assertIn("level=warn", warn[0])
+        self.assertIn("variable=GITHUB_WEBHOOK_SECRET_FILE ", warn[0])
+        self.assertNotIn("Zr8qLp2x9", d.log_text())
+
+    def test_empty_secrets_and_bad_key_files_are_refused_by_name(self):
+        for value in ("a-long-secret-value-1,", ",a-long-secret-value-1",
+                      "a-long-secret-value-1, ,b-long-secret-value-2"):
+            line = self.refused("prscan-api", self.api_env(
+                GITHUB_WEBHOOK_SECRET=value), "GITHUB_WEBHOOK_SECRET:")
+            self.assertIn("empty secret", line)
+            self.assertNotIn("long-secret-value", line)
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_WEBHOOK_SECRET=HOOK + "," + HOOK + "-2",
+            GITHUB_WEBHOOK_SECRET_PREVIOUS_FILE=self.secret_file(
+                "p", HOOK + "-3")), "GITHUB_WEBHOOK_SECRET_PREVIOUS_FILE:")
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_APP_PRIVATE_KEY_FILE=self.secret_file("k", "not a key")),
+            "GITHUB_APP_PRIVATE_KEY_FILE: not a PEM private key")
 
     def test_rotation_accepts_new_and_previous_secret(self):
         env = self.api_env(GITHUB_WEBHOOK_SECRET="new-one, old-one")
@@ -130,6 +177,22 @@ class Config(harness.Case):
         for secret in ("new-one", "old-one"):
             self.assertEqual(harness.post_webhook(url, ev, secret)[0], 202)
         self.assertEqual(harness.post_webhook(url, ev, "other")[0], 401)
+
+    def test_api_refuses_values_that_do_not_fit_together(self):
+        line = self.refused("prscan-api", self.api_env(
+            GITHUB_RETRY_BASE_MS="5000", GITHUB_RETRY_MAX_MS="1000"),
+            "GITHUB_RETRY_BASE_MS (5000) is larger than GITHUB_RETRY_MAX_MS")
+        self.refused("prscan-api", self.api_env(AUDIT_RETRY_MAX_MS="100"),
+                     "AUDIT_RETRY_MAX_MS")
+        self.refused("prscan-api", self.api_env(
+            REDELIVER="on", REDELIVER_INTERVAL="7200",
+            REDELIVER_MAX_WINDOW="3600"), "REDELIVER_INTERVAL (7200)")
+        line = self.refused("prscan-api", self.api_env(ADMIN_TOKEN="x"),
+                            "ADMIN_TOKEN: at least 16 characters")
+        self.assertNotIn("=x ", line)
+        self.refused("prscan-api", self.api_env(
+            ADMIN_TOKEN_FILE=self.secret_file("a", "short-token")),
+            "ADMIN_TOKEN_FILE: at least 16 characters")
 
     def test_worker_refuses_missing_callback_secret(self):
         env = harness.kics_worker_env("http://127.0.0.1:1", "x", self.redis,

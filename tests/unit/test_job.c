@@ -222,7 +222,9 @@ test_name_owner(void **state)
 	    "abcdefghijabcdefghijabcdefghijabcdefghij"));
 	assert_false(prs_name_valid_owner("-x"));
 	assert_false(prs_name_valid_owner("a/b"));
-	assert_false(prs_name_valid_owner("a_b"));
+	/* an Enterprise Managed User: login_shortcode */
+	assert_true(prs_name_valid_owner("alice_acme"));
+	assert_false(prs_name_valid_owner("_acme"));
 	assert_false(prs_name_valid_owner(""));
 	assert_false(prs_name_valid_owner(NULL));
 }

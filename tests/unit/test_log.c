@@ -67,6 +67,37 @@ log_fatal_line(void)
 	prs_log(PRS_LOG_FATAL, "cannot start", NULL);
 }
 
+/* A value that tries to end its field and forge two more. */
+static void
+log_forged_fields(void)
+{
+	prs_info("delivery ignored", "action=%s reason=%s job=%s",
+	    prs_log_q("x job=dead repo=victim/repo"),
+	    prs_log_q("action a\" job=\"dead is not scanned"), prs_log_q(NULL));
+}
+
+static void
+test_quoted_values_cannot_forge_fields(void **state)
+{
+	json_error_t err;
+	json_t *j = NULL;
+
+	(void)state;
+	setenv("LOG_FORMAT", "json", 1);
+	assert_int_equal(prs_log_init("prscan-test"), 0);
+	capture(log_forged_fields);
+	j = json_loads(captured, 0, &err);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "action")),
+	    "x job=dead repo=victim/repo");
+	assert_string_equal(json_string_value(json_object_get(j, "reason")),
+	    "action a\" job=\"dead is not scanned");
+	assert_string_equal(json_string_value(json_object_get(j, "job")), "-");
+	assert_null(json_object_get(j, "repo"));
+	assert_int_equal(json_object_size(j), 7);
+	json_decref(j);
+}
+
 static int
 reset(void **state)
 {
@@ -205,6 +236,8 @@ main(void)
 		cmocka_unit_test_setup(test_no_line_injection, reset),
 		cmocka_unit_test_setup(test_json_line, reset),
 		cmocka_unit_test_setup(test_quote, reset),
+		cmocka_unit_test_setup(test_quoted_values_cannot_forge_fields,
+		    reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,6 +176,31 @@ test_callback_stale(void **state)
 	assert_string_equal(prs_error_last(), "stale timestamp");
 }
 
+/* What the API checks before reading a worker's body. */
+static void
+test_callback_precheck(void **state)
+{
+	char sig[PRS_SIG_HEADER_SIZE];
+
+	(void)state;
+	assert_int_equal(prs_sig_callback_make(CB_SECRET, 1700000000LL,
+	    CB_BODY, strlen(CB_BODY), sig), 0);
+	assert_int_equal(prs_sig_callback_precheck("1700000000", sig,
+	    1700000300LL, 300), 0);
+	assert_int_equal(prs_sig_callback_precheck("1700000000", sig,
+	    1700000301LL, 300), -1);
+	assert_string_equal(prs_error_last(), "stale timestamp");
+	assert_int_equal(prs_sig_callback_precheck(NULL, sig, 1700000000LL,
+	    300), -1);
+	assert_string_equal(prs_error_last(), "missing signature");
+	assert_int_equal(prs_sig_callback_precheck("1700000000", "sha256=zz",
+	    1700000000LL, 300), -1);
+	assert_string_equal(prs_error_last(), "malformed signature");
+	assert_int_equal(prs_sig_callback_precheck("17e8", sig, 1700000000LL,
+	    300), -1);
+	assert_string_equal(prs_error_last(), "bad timestamp");
+}
+
 static void
 test_callback_tampered(void **state)
 {
@@ -245,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_github_empty_secret_refused),
 		cmocka_unit_test(test_callback_round_trip),
 		cmocka_unit_test(test_callback_stale),
+		cmocka_unit_test(test_callback_precheck),
 		cmocka_unit_test(test_callback_tampered),
 		cmocka_unit_test(test_callback_missing_and_malformed),
 	};
