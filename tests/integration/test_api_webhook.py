@@ -160,6 +160,7 @@ class Webhook(harness.Case):
         status, body = self.post(ev, delivery=uid.upper())
         self.assertEqual((status, body["status"]), (200, "duplicate"))
         self.assertEqual(body["delivery"], uid)
+        self.planned(1)
         self.assertEqual(self.r.xlen("worker-kics"), 1)
         self.assertEqual(self.r.keys("delivery:*"), ["delivery:" + uid])
 

@@ -54,8 +54,9 @@ class Config(harness.Case):
             f.write("fail_on: high\nscanners:\n  nessus: {}\n")
         line = self.refused("prscan-api", self.api_env(PRSCAN_CONFIG=path),
                             "PRSCAN_CONFIG")
-        self.assertIn('%s: line 3: scanners: unknown scanner "nessus"' %
-                      path, line)
+        # The log quotes the reason, its own quotes escaped.
+        self.assertIn('%s: line 3: scanners: unknown scanner \\"nessus\\"'
+                      % path, line)
         line = self.refused("prscan-api", self.api_env(
             PRSCAN_CONFIG=path + ".missing"), "PRSCAN_CONFIG")
         self.assertIn("No such file", line)
