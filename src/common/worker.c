@@ -30,6 +30,8 @@
 #define PRS_WORKER_EXIT_CONFIG 2
 #define PRS_WORKER_DEFAULT_MAX_REPO_BYTES (1L << 30)
 #define PRS_WORKER_MAX_SECONDS 86400L
+/* Under the API's API_MAX_BODY default of 25 MiB. */
+#define PRS_WORKER_DEFAULT_CALLBACK_MAX (20L << 20)
 
 volatile sig_atomic_t prs_worker_stopping;
 volatile sig_atomic_t prs_worker_cancelled;
@@ -125,6 +127,8 @@ prs_worker_config_numbers(struct prs_worker *w)
 	    &w->clone_timeout) < 0 ||
 	    prs_env_long("CALLBACK_RETRY_FOR", 0, 0,
 	    PRS_WORKER_MAX_SECONDS, &w->callback_retry_for) < 0 ||
+	    prs_env_long("CALLBACK_MAX_BYTES", PRS_WORKER_DEFAULT_CALLBACK_MAX,
+	    4096, LONG_MAX, &w->callback_max_bytes) < 0 ||
 	    prs_env_long("MAX_REPO_BYTES", PRS_WORKER_DEFAULT_MAX_REPO_BYTES,
 	    1024, LONG_MAX, &w->max_repo_bytes) < 0 ||
 	    prs_env_long("SCANNER_MAX_MEMORY", 0, 0, LONG_MAX,

@@ -65,6 +65,7 @@ struct prs_worker {
 	long scan_timeout;		/* SCAN_TIMEOUT, seconds */
 	long clone_timeout;		/* CLONE_TIMEOUT, seconds */
 	long callback_retry_for;	/* CALLBACK_RETRY_FOR, s, 0: forever */
+	long callback_max_bytes;	/* CALLBACK_MAX_BYTES */
 	long max_repo_bytes;		/* MAX_REPO_BYTES */
 	long scanner_max_memory;	/* SCANNER_MAX_MEMORY, 0: default */
 	long scanner_max_output;	/* SCANNER_MAX_OUTPUT, 0: default */
