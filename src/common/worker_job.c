@@ -340,7 +340,7 @@ prs_wjob_clone(struct prs_wjob *jb, const char *token)
 	for (i = 1; i <= PRS_WJOB_CLONE_TRIES; i++) {
 		rc = prs_git_fetch_checkout(url, token, jb->ws.src,
 		    jb->job->head_sha, jb->job->pr_number,
-		    jb->w->clone_timeout);
+		    jb->job->head_ref, jb->w->clone_timeout);
 		if (rc != PRS_ERETRY || i == PRS_WJOB_CLONE_TRIES)
 			break;
 		prs_warn("clone failed, retrying", "%s attempt=%d error=%s",
