@@ -242,6 +242,7 @@ prs_worker_start(struct prs_worker *w)
 	if (prs_git_init() < 0)
 		return prs_worker_fatal("libgit2 failed");
 	prs_git_set_max_bytes((unsigned long long)w->max_repo_bytes);
+	prs_workspace_sweep(w->work_dir);
 	if (w->scanner->init != NULL && w->scanner->init(&w->state) < 0)
 		return prs_worker_fatal("scanner configuration error");
 	if (prs_worker_slots_make(w) < 0)

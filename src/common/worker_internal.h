@@ -255,6 +255,7 @@ struct prs_workspace {
 	char *root;			/* absolute, symlinks resolved */
 	char *src;
 	char *out;
+	int lock_fd;			/* flock()ed root, -1: none */
 };
 
 /*
@@ -269,7 +270,16 @@ int prs_workspace_create(const char *dir, struct prs_workspace *ws);
  */
 int prs_workspace_remove_tree(const char *path);
 
-/* Removes the workspace's tree and frees its paths; accepts an empty one. */
+/*
+ * Removes the workspace's tree, frees its paths and releases its lock;
+ * accepts an empty one.
+ */
 void prs_workspace_dispose(struct prs_workspace *ws);
+
+/*
+ * Removes the workspaces under dir that no live process holds (their
+ * lock can be taken): those of a worker that was killed.  Logs each.
+ */
+void prs_workspace_sweep(const char *dir);
 
 #endif

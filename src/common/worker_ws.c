@@ -1,17 +1,29 @@
-/* A scan's workspace: a private directory removed on every path. */
+/*
+ * A scan's workspace: a private directory removed on every path.
+ *
+ * Its directory is flock()ed for its whole life, from before it takes
+ * its final name (it is made as .prscan-new-XXXXXX, locked, then renamed
+ * prscan-XXXXXX): a prscan-* directory of WORK_DIR whose lock can be
+ * taken belongs to no live worker, and a worker starting up removes it,
+ * while the workspaces of live replicas sharing WORK_DIR stay.
+ */
 #define _XOPEN_SOURCE 700
 #include "worker_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "prscan/error.h"
+#include "prscan/log.h"
 
 #define PRS_WS_FDS 32
 
@@ -29,21 +41,57 @@ prs_ws_join(const char *dir, const char *name)
 	return s;
 }
 
+/* Makes the locked directory *tmpl, then names it prscan-XXXXXX. */
+static int
+prs_ws_make_locked(const char *dir, char **tmpl, int *lock_fd)
+{
+	const char *suffix;
+	char *final;
+	size_t len;
+	int fd;
+
+	*tmpl = prs_ws_join(dir, ".prscan-new-XXXXXX");
+	if (*tmpl == NULL)
+		return prs_error_set("out of memory");
+	if (mkdtemp(*tmpl) == NULL)
+		return prs_error_set("mkdtemp %s: %s", *tmpl, strerror(errno));
+	fd = open(*tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		prs_error_set("locking %s: %s", *tmpl, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		rmdir(*tmpl);
+		return -1;
+	}
+	suffix = strrchr(*tmpl, '-') + 1;
+	len = strlen(dir) + strlen(suffix) + 9;
+	final = malloc(len);
+	if (final != NULL)
+		snprintf(final, len, "%s/prscan-%s", dir, suffix);
+	if (final == NULL || rename(*tmpl, final) < 0) {
+		prs_error_set("rename %s: %s", *tmpl, final == NULL ?
+		    "out of memory" : strerror(errno));
+		close(fd);
+		rmdir(*tmpl);
+		free(final);
+		return -1;
+	}
+	free(*tmpl);
+	*tmpl = final;
+	*lock_fd = fd;
+	return 0;
+}
+
 int
 prs_workspace_create(const char *dir, struct prs_workspace *ws)
 {
-	char *tmpl = prs_ws_join(dir, "prscan-XXXXXX");
+	char *tmpl = NULL;
 	int rc = -1;
 
 	memset(ws, 0, sizeof(*ws));
-	if (tmpl == NULL) {
-		prs_error_set("out of memory");
+	ws->lock_fd = -1;
+	if (prs_ws_make_locked(dir, &tmpl, &ws->lock_fd) < 0)
 		goto out;
-	}
-	if (mkdtemp(tmpl) == NULL) {
-		prs_error_set("mkdtemp %s: %s", tmpl, strerror(errno));
-		goto out;
-	}
 	ws->root = realpath(tmpl, NULL);
 	if (ws->root == NULL) {
 		prs_error_set("realpath %s: %s", tmpl, strerror(errno));
@@ -113,5 +161,47 @@ prs_workspace_dispose(struct prs_workspace *ws)
 	free(ws->root);
 	free(ws->src);
 	free(ws->out);
+	if (ws->lock_fd > 0)
+		close(ws->lock_fd);
 	memset(ws, 0, sizeof(*ws));
+	ws->lock_fd = -1;
+}
+
+/* Removes dir/name when it is a workspace whose lock is free. */
+static void
+prs_ws_sweep_one(const char *dir, const char *name)
+{
+	char *path = prs_ws_join(dir, name);
+	int fd = path != NULL ? open(path, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC) : -1;
+	char q[600];
+
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		if (prs_workspace_remove_tree(path) == 0)
+			prs_info("abandoned workspace removed", "dir=%s", path);
+		else
+			prs_err("abandoned workspace not removed", "dir=%s "
+			    "error=%s", path, prs_log_quote(prs_error_last(),
+			    q, sizeof(q)));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+void
+prs_workspace_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		prs_warn("WORK_DIR not swept", "dir=%s error=%s", dir,
+		    strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "prscan-", 7) == 0)
+			prs_ws_sweep_one(dir, e->d_name);
+	closedir(d);
 }
