@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,15 @@ prs_worker_fatal(const char *what)
 static int
 prs_worker_start(struct prs_worker *w)
 {
+	/*
+	 * Processes of the same uid, the scanner among them, may not read
+	 * this one's /proc/<pid>/environ or mem, nor ptrace it.  exec makes
+	 * the scanner dumpable again; only the worker's memory is covered.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		prs_error_set("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return prs_worker_fatal("process setup failed");
+	}
 	if (prs_worker_config(w) < 0)
 		return prs_worker_fatal("configuration error");
 	if (prs_git_init() < 0)
