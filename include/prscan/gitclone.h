@@ -5,7 +5,9 @@
 /*
  * Fetches sha into a new repository at dest from url, authenticating as
  * user x-access-token with token through the credentials callback (never
- * in the URL; token may be NULL), and checks it out (detached HEAD).  It
+ * in the URL; token may be NULL), and checks it out (detached HEAD), each
+ * symlink as a plain file holding the link's target (core.symlinks
+ * false), so that nothing in the clone leads out of it.  It
  * fetches refs/pull/{pr}/head when pr > 0 (heads of forks are reachable
  * through it), then refs/heads/{branch} when sha is not there or pr is 0
  * (branch may be NULL), and every branch head only when it has neither.

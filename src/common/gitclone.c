@@ -6,7 +6,8 @@
  * ref that holds the commit is fetched, with its whole history, from an
  * anonymous remote: the pull request's head ref (which also reaches heads
  * of forks), else the head branch, and only when neither is known every
- * branch.  The commit is then looked up by SHA and checked out detached.
+ * branch.  The commit is then looked up by SHA and checked out detached,
+ * its symlinks as plain files (core.symlinks=false).
  *
  * The deadline and the size cap are enforced from the transfer-progress,
  * sideband and checkout-notify callbacks, which make libgit2 stop by
@@ -301,6 +302,23 @@ out:
 	return rc;
 }
 
+/*
+ * core.symlinks=false: a symlink of the pull request is checked out as a
+ * plain file holding its target's name, so a scanner never follows one
+ * out of the clone (to a secret file of the worker's uid, say).
+ */
+static int
+prs_git_no_symlinks(git_repository *repo, struct prs_git_payload *p)
+{
+	git_config *cfg = NULL;
+	int r = git_repository_config(&cfg, repo);
+
+	if (r == 0)
+		r = git_config_set_bool(cfg, "core.symlinks", 0);
+	git_config_free(cfg);
+	return r < 0 ? prs_git_fail(r, p, "config") : 0;
+}
+
 int
 prs_git_fetch_checkout(const char *url, const char *token, const char *dest,
     const char *sha, long pr, const char *branch, long timeout_s)
@@ -326,6 +344,9 @@ prs_git_fetch_checkout(const char *url, const char *token, const char *dest,
 		rc = prs_git_fail(r, &p, "init");
 		goto out;
 	}
+	rc = prs_git_no_symlinks(repo, &p);
+	if (rc < 0)
+		goto out;
 	rc = prs_git_fetch_refs(repo, url, &oid, pr, branch, &p);
 	if (rc < 0)
 		goto out;

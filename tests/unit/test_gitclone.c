@@ -224,6 +224,32 @@ test_branch_without_pull_request(void **state)
 	assert_int_equal(access(ref, F_OK), -1);
 }
 
+/* A symlink arrives as a file holding its target, never followed. */
+static void
+test_symlinks_are_files(void **state)
+{
+	struct fixture *fx = *state;
+	char dest[128], path[192], sha[41];
+	struct stat st;
+
+	sh("cd '%s/origin' && git checkout -q --detach && "
+	    "ln -s /etc/passwd out && ln -s a.txt in && git add out in && "
+	    GIT "commit -qm links && git update-ref refs/pull/3/head HEAD && "
+	    "git checkout -q main", fx->root);
+	rev_parse(fx, "refs/pull/3/head", sha);
+	next_dest(fx, dest, sizeof(dest));
+	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest, sha, 3,
+	    NULL, 60), 0);
+	snprintf(path, sizeof(path), "%s/out", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_file(dest, "out", "/etc/passwd");
+	snprintf(path, sizeof(path), "%s/in", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_file(dest, "in", "a.txt");
+}
+
 static void
 test_size_cap(void **state)
 {
@@ -266,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_unknown_sha),
 		cmocka_unit_test(test_pull_number_picks_ref),
 		cmocka_unit_test(test_branch_without_pull_request),
+		cmocka_unit_test(test_symlinks_are_files),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_bad_input),
 	};
