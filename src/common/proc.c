@@ -154,6 +154,23 @@ prs_proc_resolve(const char *name, const char *const *envp, char *buf,
 	return prs_error_set("%s: %s", name, strerror(err));
 }
 
+int
+prs_proc_check_program(const char *name, const char *path_list)
+{
+	char path[PATH_MAX], var[PATH_MAX + 8];
+	const char *envp[] = { var, NULL };
+
+	snprintf(var, sizeof(var), "PATH=%s", path_list != NULL &&
+	    *path_list != '\0' ? path_list : PRS_PROC_DEFAULT_PATH);
+	if (prs_proc_resolve(name, envp, path, sizeof(path)) < 0)
+		return -1;
+	errno = 0;
+	if (!prs_proc_executable(path))
+		return prs_error_set("%s: %s", name, errno == 0 ?
+		    "not an executable file" : strerror(errno));
+	return 0;
+}
+
 static void
 prs_proc_child_fail(int fd, int step)
 {

@@ -25,6 +25,7 @@
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/gitclone.h"
+#include "prscan/http.h"
 #include "prscan/log.h"
 #include "worker_internal.h"
 
@@ -119,6 +120,36 @@ prs_worker_config_strings(struct prs_worker *w)
 	return 0;
 }
 
+/* A Redis name: not empty, no space, newline or control character. */
+static int
+prs_worker_check_name(const char *var, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (*p == '\0')
+		return prs_error_set("%s is empty", var);
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return prs_error_set("%s holds a space or control "
+			    "character", var);
+	return 0;
+}
+
+/* The names and URLs read: each names its variable when it is wrong. */
+static int
+prs_worker_config_check(const struct prs_worker *w)
+{
+	if (prs_worker_check_name("STREAM_NAME", w->stream) < 0 ||
+	    prs_worker_check_name("CONSUMER_GROUP", w->group) < 0 ||
+	    prs_worker_check_name("CONSUMER_NAME", w->consumer) < 0)
+		return -1;
+	if (prs_http_url_check(w->api_url, NULL, NULL) < 0)
+		return prs_error_prefix("API_URL");
+	if (prs_http_url_check(w->server_url, NULL, NULL) < 0)
+		return prs_error_prefix("GITHUB_SERVER_URL");
+	return 0;
+}
+
 static int
 prs_worker_config_numbers(struct prs_worker *w)
 {
@@ -169,6 +200,7 @@ prs_worker_config(struct prs_worker *w)
 	struct stat st;
 
 	if (prs_worker_config_strings(w) < 0 ||
+	    prs_worker_config_check(w) < 0 ||
 	    prs_worker_config_numbers(w) < 0 ||
 	    prs_worker_config_recovery(w) < 0)
 		return -1;
