@@ -104,6 +104,12 @@ class LargeResult(harness.Case):
                                      ctltool.env_for(self.redis))
         self.assertEqual(code, 0, err)
         self.assertIn("%s/%s#1" % (OWNER, REPO), out)
+        self.worker.kill9()
+        code, out, err = ctltool.run(["dead", "replay", dead[0][0]],
+                                     ctltool.env_for(self.redis))
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("replayed %s as worker-kics" % dead[0][0], out)
+        self.assertEqual(self.r.xlen("worker-kics"), 1)
 
 
 if __name__ == "__main__":
