@@ -71,7 +71,7 @@ struct prs_proc_child {
 	int err_fd;			/* out_fd, or output_path's file */
 	int report_fd;			/* failure pipe, write end */
 	int max_fd;
-	pid_t parent;			/* the worker, for PR_SET_PDEATHSIG */
+	pid_t parent;			/* the worker, for PDEATHSIG */
 	int limit_res[PRS_PROC_NLIMITS];	/* RLIMIT_* */
 	struct rlimit limits[PRS_PROC_NLIMITS];
 	struct rlimit soft_only[PRS_PROC_NLIMITS];	/* hard unchanged */

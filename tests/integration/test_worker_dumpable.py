@@ -18,7 +18,7 @@ NOBODY = "65534"
 SETPRIV = shutil.which("setpriv")
 
 
-def as_nobody(args, **kw):
+def as_nobody(args):
     return [SETPRIV, "--reuid=" + NOBODY, "--regid=" + NOBODY,
             "--clear-groups"] + list(args)
 
