@@ -277,8 +277,9 @@ int prs_workspace_remove_tree(const char *path);
 void prs_workspace_dispose(struct prs_workspace *ws);
 
 /*
- * Removes the workspaces under dir that no live process holds (their
- * lock can be taken): those of a worker that was killed.  Logs each.
+ * Removes the workspaces under dir (prscan-ws-XXXXXX, of this uid) that
+ * no live process holds (their lock can be taken): those of a worker
+ * that was killed.  Logs each.
  */
 void prs_workspace_sweep(const char *dir);
 

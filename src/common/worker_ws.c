@@ -2,10 +2,12 @@
  * A scan's workspace: a private directory removed on every path.
  *
  * Its directory is flock()ed for its whole life, from before it takes
- * its final name (it is made as .prscan-new-XXXXXX, locked, then renamed
- * prscan-XXXXXX): a prscan-* directory of WORK_DIR whose lock can be
- * taken belongs to no live worker, and a worker starting up removes it,
- * while the workspaces of live replicas sharing WORK_DIR stay.
+ * its final name (it is made as .prscan-ws-new-XXXXXX, locked, then
+ * renamed prscan-ws-XXXXXX): a directory of WORK_DIR with that name, of
+ * the worker's uid, whose lock can be taken belongs to no live worker,
+ * and a worker starting up removes it, while the workspaces of live
+ * replicas sharing WORK_DIR stay.  Other directories (WORK_DIR may be
+ * /tmp) are never touched.
  */
 #define _XOPEN_SOURCE 700
 #include "worker_internal.h"
@@ -26,6 +28,9 @@
 #include "prscan/log.h"
 
 #define PRS_WS_FDS 32
+#define PRS_WS_PREFIX "prscan-ws-"
+#define PRS_WS_PREFIX_LEN 10
+#define PRS_WS_NAME_LEN (PRS_WS_PREFIX_LEN + 6)	/* mkdtemp's XXXXXX */
 
 /* The first failure of the current walk; nftw has no payload. */
 static _Thread_local int prs_ws_errno;
@@ -41,7 +46,7 @@ prs_ws_join(const char *dir, const char *name)
 	return s;
 }
 
-/* Makes the locked directory *tmpl, then names it prscan-XXXXXX. */
+/* Makes the locked directory *tmpl, then names it prscan-ws-XXXXXX. */
 static int
 prs_ws_make_locked(const char *dir, char **tmpl, int *lock_fd)
 {
@@ -50,7 +55,7 @@ prs_ws_make_locked(const char *dir, char **tmpl, int *lock_fd)
 	size_t len;
 	int fd;
 
-	*tmpl = prs_ws_join(dir, ".prscan-new-XXXXXX");
+	*tmpl = prs_ws_join(dir, "." PRS_WS_PREFIX "new-XXXXXX");
 	if (*tmpl == NULL)
 		return prs_error_set("out of memory");
 	if (mkdtemp(*tmpl) == NULL)
@@ -64,10 +69,10 @@ prs_ws_make_locked(const char *dir, char **tmpl, int *lock_fd)
 		return -1;
 	}
 	suffix = strrchr(*tmpl, '-') + 1;
-	len = strlen(dir) + strlen(suffix) + 9;
+	len = strlen(dir) + strlen(suffix) + PRS_WS_PREFIX_LEN + 2;
 	final = malloc(len);
 	if (final != NULL)
-		snprintf(final, len, "%s/prscan-%s", dir, suffix);
+		snprintf(final, len, "%s/" PRS_WS_PREFIX "%s", dir, suffix);
 	if (final == NULL || rename(*tmpl, final) < 0) {
 		prs_error_set("rename %s: %s", *tmpl, final == NULL ?
 		    "out of memory" : strerror(errno));
@@ -174,9 +179,11 @@ prs_ws_sweep_one(const char *dir, const char *name)
 	char *path = prs_ws_join(dir, name);
 	int fd = path != NULL ? open(path, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC) : -1;
+	struct stat st;
 	char q[600];
 
-	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0) {
 		if (prs_workspace_remove_tree(path) == 0)
 			prs_info("abandoned workspace removed", "dir=%s", path);
 		else
@@ -201,7 +208,8 @@ prs_workspace_sweep(const char *dir)
 		return;
 	}
 	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, "prscan-", 7) == 0)
+		if (strlen(e->d_name) == PRS_WS_NAME_LEN &&
+		    strncmp(e->d_name, PRS_WS_PREFIX, PRS_WS_PREFIX_LEN) == 0)
 			prs_ws_sweep_one(dir, e->d_name);
 	closedir(d);
 }

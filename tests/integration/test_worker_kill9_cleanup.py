@@ -45,7 +45,15 @@ class KillCleanup(harness.Case):
         self.api = self.track(harness.api(self.tmp, self.redis,
                                           self.github))
         self.work = os.path.join(self.tmp, "shared-work")
-        os.makedirs(self.work)
+        # Not workspaces, though alike: WORK_DIR may be a shared /tmp.
+        self.decoys = [os.path.join(self.work, d) for d in
+                       ("prscan-abcdef", "prscan-ws-abcdefg", "prscan-it-x")]
+        for d in self.decoys:
+            os.makedirs(d)
+        other = os.path.join(self.work, "prscan-ws-zzzzzz")
+        os.makedirs(other)
+        os.chown(other, 65534, 65534)   # another uid's: left alone
+        self.decoys.append(other)
         self.scan_log = os.path.join(self.tmp, "kics-calls.jsonl")
 
     def worker(self, name):
@@ -95,6 +103,8 @@ class KillCleanup(harness.Case):
                       again.log_text())
         self.assertTrue(os.path.isdir(peer_src))
         self.assertEqual(len(pids_in(peer_src)), 1)
+        for d in self.decoys:
+            self.assertTrue(os.path.isdir(d), d)
         again.kill9()
         peer.kill9()
 
