@@ -180,6 +180,15 @@ class Sarif(harness.Case):
                       "latin1/old.c", title)
         self.assertNotIn(self.worker.work_dir, json.dumps(run["output"]))
 
+    def test_a_reason_that_is_not_utf8_is_shown_printable(self):
+        code = ("import sys; sys.stderr.buffer.write("
+                "b'bad \\xff\\x01 byte in {source}/x.c'); sys.exit(3)")
+        self.start_flawfinder(cmd='python3 -c "%s"' % code)
+        self.deliver()
+        run = self.completed(CHECK)
+        self.assertIn("flawfinder exited 3: bad ?? byte in x.c",
+                      run["output"]["title"])
+
     def test_output_placeholder_reads_the_written_file(self):
         # cp stands for a tool that writes its log where {output} says.
         self.start_flawfinder(cmd="cp %s {output}" % FLAWFINDER_LOG,
