@@ -19,6 +19,13 @@ enum {
 int prs_error_set(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/*
+ * Puts "what: " before the calling thread's last message (the message is
+ * copied first: prs_error_set() must not be handed prs_error_last()).
+ * Always returns -1.
+ */
+int prs_error_prefix(const char *what);
+
 /* The calling thread's last message; borrowed, never NULL. */
 const char *prs_error_last(void);
 

@@ -37,6 +37,7 @@ struct prs_scan_result {
 	long duration_ms;	/* -1 when unknown */
 	size_t nfindings;
 	struct prs_finding *findings;
+	long omitted;		/* findings left out to fit the callback */
 };
 
 /* Parses CRITICAL, HIGH, ... (any case); -1 when unknown. */
@@ -58,6 +59,15 @@ void prs_result_free(struct prs_scan_result *r);
 
 /* The callback's JSON form of r: a new reference. */
 json_t *prs_result_to_json(const struct prs_scan_result *r);
+
+/*
+ * Keeps r's callback form under max_bytes of compact JSON and within the
+ * API's count of findings: when it would not fit, the findings are
+ * ordered most severe first (report order within a severity), those that
+ * do not fit are freed and counted in r->omitted.  Returns 0, or -1 when
+ * not even the result without findings fits.
+ */
+int prs_result_fit(struct prs_scan_result *r, size_t max_bytes);
 
 /*
  * Reads the callback's JSON form into a new result (*out, the caller's).

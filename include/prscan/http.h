@@ -34,4 +34,13 @@ void prs_http_response_dispose(struct prs_http_response *resp);
  */
 char *prs_scrub(const char *s);
 
+/*
+ * Checks, with libcurl's URL parser, that url is an absolute http:// or
+ * https:// URL naming a host.  *https (may be NULL) becomes 1 for
+ * https://, and *loopback (may be NULL) 1 when the host is localhost,
+ * in 127.0.0.0/8 or ::1.  Returns 0, or -1 with the reason in
+ * prs_error_last() (which never repeats the URL: it may hold a password).
+ */
+int prs_http_url_check(const char *url, int *https, int *loopback);
+
 #endif

@@ -48,4 +48,13 @@ int prs_proc_run(const struct prs_proc_opts *opts, int *status,
 int prs_proc_run_split(const struct prs_proc_opts *opts,
     const char *stdout_path, int *status, int *timed_out);
 
+/*
+ * Checks at start-up that name is a program the scanner can be started
+ * from: a path (with a '/') or a name looked up in path_list (the PATH
+ * the child gets; NULL or empty: the default), as prs_proc_run() will.
+ * Returns 0, or -1 with e.g. "kics: No such file or directory" or
+ * "/opt/x: Permission denied" in prs_error_last().
+ */
+int prs_proc_check_program(const char *name, const char *path_list);
+
 #endif

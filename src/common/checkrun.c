@@ -260,6 +260,8 @@ prs_checkrun_conclusion(const struct prs_scan_result *r,
 	for (i = 0; r != NULL && i < r->nfindings; i++)
 		if (r->findings[i].severity >= fail_on)
 			return "failure";
+	if (r != NULL && r->nfindings == 0 && r->omitted > 0)
+		return "neutral";
 	return "success";
 }
 
@@ -364,7 +366,10 @@ output_title(struct sbuf *b, const struct prs_scan_result *r)
 
 	count_severities(r, counts);
 	if (r->nfindings == 0) {
-		sbuf_add(b, "No findings");
+		if (r->omitted > 0)
+			sbuf_printf(b, "%ld findings not reported", r->omitted);
+		else
+			sbuf_add(b, "No findings");
 		return;
 	}
 
@@ -376,6 +381,8 @@ output_title(struct sbuf *b, const struct prs_scan_result *r)
 		first = 0;
 	}
 	sbuf_add(b, r->nfindings == 1 ? " finding" : " findings");
+	if (r->omitted > 0)
+		sbuf_printf(b, " (%ld more not reported)", r->omitted);
 }
 
 /* The table of counts: per severity, changed lines and elsewhere. */
@@ -442,6 +449,11 @@ summary_head(struct sbuf *b, const struct prs_checkrun_style *st,
 	sbuf_printf(b, "## %s results\n\n",
 	    st->check_name ? st->check_name : "Scan");
 	summary_table(b, st, r);
+	if (r->omitted > 0)
+		sbuf_printf(b, "- **%ld more findings are not reported**: the "
+		    "scan's results were too large to send whole, so the "
+		    "worker kept the most severe (its CALLBACK_MAX_BYTES).\n",
+		    r->omitted);
 	sbuf_add(b, "- Scanner version: ");
 	if (r->scanner_version != NULL)
 		sbuf_add_md(b, r->scanner_version, ITEM_MAX);

@@ -19,6 +19,15 @@ prs_error_set(const char *fmt, ...)
 	return -1;
 }
 
+int
+prs_error_prefix(const char *what)
+{
+	char copy[sizeof(prs_error_buf)];
+
+	snprintf(copy, sizeof(copy), "%s", prs_error_buf);
+	return prs_error_set("%s: %s", what, copy);
+}
+
 const char *
 prs_error_last(void)
 {

@@ -249,6 +249,9 @@ prs_result_to_json(const struct prs_scan_result *r)
 	    json_integer(r->duration_ms));
 	bad |= json_object_set_new(o, "findings", list);
 	list = NULL;
+	if (r->omitted > 0)
+		bad |= json_object_set_new(o, "omitted",
+		    json_integer(r->omitted));
 	if (bad)
 		goto fail;
 	return o;
@@ -257,6 +260,87 @@ fail:
 	json_decref(list);
 	json_decref(o);
 	return NULL;
+}
+
+/* Compact JSON bytes of j, or SIZE_MAX when it cannot be built. */
+static size_t
+json_size(json_t *j)
+{
+	size_t n = j != NULL ? json_dumpb(j, NULL, 0, JSON_COMPACT) : 0;
+
+	json_decref(j);
+	return n > 0 ? n : SIZE_MAX;
+}
+
+/* Most severe first, then in report order. */
+static int
+fit_cmp(const void *a, const void *b)
+{
+	const struct prs_finding *const *x = a;
+	const struct prs_finding *const *y = b;
+
+	if ((*x)->severity != (*y)->severity)
+		return (*x)->severity > (*y)->severity ? -1 : 1;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Moves the first keep of order into a new array for r, frees the rest. */
+static int
+fit_keep(struct prs_scan_result *r, struct prs_finding **order,
+    size_t keep)
+{
+	struct prs_finding *kept;
+	size_t i, cap = 1;
+
+	while (cap < keep)
+		cap *= 2;
+	kept = calloc(cap, sizeof(*kept));
+	if (kept == NULL)
+		return prs_error_set("out of memory fitting the result");
+	for (i = 0; i < r->nfindings; i++) {
+		if (i < keep)
+			kept[i] = *order[i];
+		else
+			finding_dispose(order[i]);
+	}
+	r->omitted += (long)(r->nfindings - keep);
+	free(r->findings);
+	r->findings = kept;
+	r->nfindings = keep;
+	return 0;
+}
+
+int
+prs_result_fit(struct prs_scan_result *r, size_t max_bytes)
+{
+	struct prs_finding **order = NULL;
+	size_t i, used, keep = 0;
+	struct prs_scan_result head = *r;
+	int rc = -1;
+
+	head.nfindings = 0;
+	head.omitted = (long)r->nfindings + r->omitted;
+	used = json_size(prs_result_to_json(&head)) + 32;
+	if (used > max_bytes)
+		return prs_error_set("a result without findings exceeds %zu "
+		    "bytes", max_bytes);
+	if (r->nfindings <= FINDINGS_MAX && json_size(prs_result_to_json(r))
+	    <= max_bytes)
+		return 0;
+	order = malloc((r->nfindings ? r->nfindings : 1) * sizeof(*order));
+	if (order == NULL)
+		return prs_error_set("out of memory fitting the result");
+	for (i = 0; i < r->nfindings; i++)
+		order[i] = &r->findings[i];
+	qsort(order, r->nfindings, sizeof(*order), fit_cmp);
+	for (; keep < r->nfindings && keep < FINDINGS_MAX; keep++) {
+		used += json_size(finding_to_json(order[keep])) + 1;
+		if (used > max_bytes)
+			break;
+	}
+	rc = fit_keep(r, order, keep);
+	free(order);
+	return rc;
 }
 
 /*
@@ -411,6 +495,10 @@ result_head_from_json(const json_t *j, struct prs_scan_result *r)
 	rc = get_opt_count(j, "files_scanned", &r->files_scanned);
 	if (rc == 0)
 		rc = get_opt_count(j, "duration_ms", &r->duration_ms);
+	if (rc == 0)
+		rc = get_opt_count(j, "omitted", &r->omitted);
+	if (r->omitted < 0)
+		r->omitted = 0;
 	return rc;
 }
 

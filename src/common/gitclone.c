@@ -1,10 +1,13 @@
 /*
  * Fetching a pull request's head with libgit2 1.5.
  *
- * libgit2 1.5 cannot fetch a bare SHA, so the repository is initialised
- * empty and two refspecs are fetched from an anonymous remote: the pull
- * request's head ref (which also reaches heads of forks) and the branch
- * heads.  The commit is then looked up by SHA and checked out detached.
+ * libgit2 1.5 fetches a bare SHA only from servers that allow it and has
+ * no shallow fetch, so the repository is initialised empty and only the
+ * ref that holds the commit is fetched, with its whole history, from an
+ * anonymous remote: the pull request's head ref (which also reaches heads
+ * of forks), else the head branch, and only when neither is known every
+ * branch.  The commit is then looked up by SHA and checked out detached,
+ * its symlinks as plain files (core.symlinks=false).
  *
  * The deadline and the size cap are enforced from the transfer-progress,
  * sideband and checkout-notify callbacks, which make libgit2 stop by
@@ -174,26 +177,18 @@ prs_git_fail(int gerr, const struct prs_git_payload *p, const char *what)
 	return retry ? PRS_ERETRY : -1;
 }
 
+/* Fetches the one refspec spec from url into repo. */
 static int
-prs_git_fetch(git_repository *repo, const char *url, long pr,
+prs_git_fetch(git_repository *repo, const char *url, char *spec,
     struct prs_git_payload *p)
 {
-	char pr_spec[96];
-	char heads_spec[] = "+refs/heads/*:refs/prscan/heads/*";
-	char *specs[2];
-	git_strarray arr = { specs, 0 };
+	git_strarray arr = { &spec, 1 };
 	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	int rc = -1, r;
 
-	if (pr > 0) {
-		snprintf(pr_spec, sizeof(pr_spec),
-		    "+refs/pull/%ld/head:refs/prscan/pr-head", pr);
-		specs[arr.count++] = pr_spec;
-	}
-	specs[arr.count++] = heads_spec;
-
+	p->cred_calls = 0;	/* each fetch asks once */
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.callbacks.credentials = prs_git_credentials;
 	fo.callbacks.transfer_progress = prs_git_transfer_progress;
@@ -221,6 +216,49 @@ prs_git_fetch(git_repository *repo, const char *url, long pr,
 out:
 	git_remote_free(remote);
 	return rc;
+}
+
+/* 1 when the commit is in repo, 0 when not. */
+static int
+prs_git_has_commit(git_repository *repo, const git_oid *oid)
+{
+	git_commit *commit = NULL;
+	int r = git_commit_lookup(&commit, repo, oid);
+
+	git_commit_free(commit);
+	return r == 0;
+}
+
+/*
+ * Fetches what holds the commit: the pull request's head ref, then (when
+ * the commit is not there, e.g. the branch was pushed again) or without
+ * a pull request the branch alone, and only without either every branch.
+ */
+static int
+prs_git_fetch_refs(git_repository *repo, const char *url,
+    const git_oid *oid, long pr, const char *branch,
+    struct prs_git_payload *p)
+{
+	char spec[384];
+	int rc;
+
+	if (pr > 0) {
+		snprintf(spec, sizeof(spec),
+		    "+refs/pull/%ld/head:refs/prscan/pr-head", pr);
+		rc = prs_git_fetch(repo, url, spec, p);
+		if (rc < 0 || prs_git_has_commit(repo, oid))
+			return rc;
+	}
+	if (branch != NULL && *branch != '\0' &&
+	    strlen(branch) < sizeof(spec) / 2 - 32) {
+		snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/prscan/"
+		    "heads/%s", branch, branch);
+		return prs_git_fetch(repo, url, spec, p);
+	}
+	if (pr > 0)
+		return 0;
+	snprintf(spec, sizeof(spec), "+refs/heads/*:refs/prscan/heads/*");
+	return prs_git_fetch(repo, url, spec, p);
 }
 
 static int
@@ -264,9 +302,26 @@ out:
 	return rc;
 }
 
+/*
+ * core.symlinks=false: a symlink of the pull request is checked out as a
+ * plain file holding its target's name, so a scanner never follows one
+ * out of the clone (to a secret file of the worker's uid, say).
+ */
+static int
+prs_git_no_symlinks(git_repository *repo, struct prs_git_payload *p)
+{
+	git_config *cfg = NULL;
+	int r = git_repository_config(&cfg, repo);
+
+	if (r == 0)
+		r = git_config_set_bool(cfg, "core.symlinks", 0);
+	git_config_free(cfg);
+	return r < 0 ? prs_git_fail(r, p, "config") : 0;
+}
+
 int
 prs_git_fetch_checkout(const char *url, const char *token, const char *dest,
-    const char *sha, long pr, long timeout_s)
+    const char *sha, long pr, const char *branch, long timeout_s)
 {
 	struct prs_git_payload p;
 	git_repository *repo = NULL;
@@ -289,7 +344,10 @@ prs_git_fetch_checkout(const char *url, const char *token, const char *dest,
 		rc = prs_git_fail(r, &p, "init");
 		goto out;
 	}
-	rc = prs_git_fetch(repo, url, pr, &p);
+	rc = prs_git_no_symlinks(repo, &p);
+	if (rc < 0)
+		goto out;
+	rc = prs_git_fetch_refs(repo, url, &oid, pr, branch, &p);
 	if (rc < 0)
 		goto out;
 	rc = prs_git_checkout(repo, &oid, sha, &p);

@@ -458,3 +458,42 @@ char *prs_scrub(const char *s)
 	}
 	return k.buf;
 }
+
+static int
+prs_http_host_loopback(const char *host)
+{
+	return strcasecmp(host, "localhost") == 0 ||
+	    strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
+}
+
+int
+prs_http_url_check(const char *url, int *https, int *loopback)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	if (h == NULL)
+		return prs_error_set("out of memory");
+	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		prs_error_set("not an http:// or https:// URL");
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    *host == '\0') {
+		prs_error_set("the URL names no host");
+		goto out;
+	}
+	if (https != NULL)
+		*https = strcmp(scheme, "https") == 0;
+	if (loopback != NULL)
+		*loopback = prs_http_host_loopback(host);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return rc;
+}

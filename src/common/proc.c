@@ -16,6 +16,10 @@
  * worker's own hard limit, so that the child only ever lowers them) and
  * set in the child between fork and exec; what the scanner starts
  * inherits them.
+ *
+ * The child gets SIGKILL when the worker dies (PR_SET_PDEATHSIG), so a
+ * worker killed with SIGKILL leaves no scanner behind; what the scanner
+ * started itself is not covered.
  */
 #define _GNU_SOURCE
 #include "prscan/proc.h"
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -66,6 +71,7 @@ struct prs_proc_child {
 	int err_fd;			/* out_fd, or output_path's file */
 	int report_fd;			/* failure pipe, write end */
 	int max_fd;
+	pid_t parent;			/* the worker, for PDEATHSIG */
 	int limit_res[PRS_PROC_NLIMITS];	/* RLIMIT_* */
 	struct rlimit limits[PRS_PROC_NLIMITS];
 	struct rlimit soft_only[PRS_PROC_NLIMITS];	/* hard unchanged */
@@ -146,6 +152,23 @@ prs_proc_resolve(const char *name, const char *const *envp, char *buf,
 			dir++;
 	}
 	return prs_error_set("%s: %s", name, strerror(err));
+}
+
+int
+prs_proc_check_program(const char *name, const char *path_list)
+{
+	char path[PATH_MAX], var[PATH_MAX + 8];
+	const char *envp[] = { var, NULL };
+
+	snprintf(var, sizeof(var), "PATH=%s", path_list != NULL &&
+	    *path_list != '\0' ? path_list : PRS_PROC_DEFAULT_PATH);
+	if (prs_proc_resolve(name, envp, path, sizeof(path)) < 0)
+		return -1;
+	errno = 0;
+	if (!prs_proc_executable(path))
+		return prs_error_set("%s: %s", name, errno == 0 ?
+		    "not an executable file" : strerror(errno));
+	return 0;
 }
 
 static void
@@ -252,6 +275,13 @@ prs_proc_child_run(const struct prs_proc_child *c)
 
 	setpgid(0, 0);
 	prs_proc_child_signals();
+	/*
+	 * Killed with the worker (the forking thread, which lives as long
+	 * as the worker does); a worker that died before this line is seen
+	 * by getppid().
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		_exit(127);
 
 	if (dup2(c->in_fd, 0) < 0 || dup2(c->out_fd, 1) < 0 ||
 	    dup2(c->err_fd, 2) < 0)
@@ -392,6 +422,7 @@ prs_proc_start(const struct prs_proc_opts *opts, const char *path,
 	c.report_fd = pipefd[1];
 	c.max_fd = maxfd > 0 && maxfd < INT_MAX ? (int)maxfd : 1024;
 	prs_proc_limits(&c, opts);
+	c.parent = getpid();
 
 	*pid = fork();
 	if (*pid < 0) {

@@ -18,18 +18,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/gitclone.h"
+#include "prscan/http.h"
 #include "prscan/log.h"
 #include "worker_internal.h"
 
 #define PRS_WORKER_EXIT_CONFIG 2
 #define PRS_WORKER_DEFAULT_MAX_REPO_BYTES (1L << 30)
 #define PRS_WORKER_MAX_SECONDS 86400L
+/* Under the API's API_MAX_BODY default of 25 MiB. */
+#define PRS_WORKER_DEFAULT_CALLBACK_MAX (20L << 20)
 
 volatile sig_atomic_t prs_worker_stopping;
 volatile sig_atomic_t prs_worker_cancelled;
@@ -116,6 +120,36 @@ prs_worker_config_strings(struct prs_worker *w)
 	return 0;
 }
 
+/* A Redis name: not empty, no space, newline or control character. */
+static int
+prs_worker_check_name(const char *var, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	if (*p == '\0')
+		return prs_error_set("%s is empty", var);
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return prs_error_set("%s holds a space or control "
+			    "character", var);
+	return 0;
+}
+
+/* The names and URLs read: each names its variable when it is wrong. */
+static int
+prs_worker_config_check(const struct prs_worker *w)
+{
+	if (prs_worker_check_name("STREAM_NAME", w->stream) < 0 ||
+	    prs_worker_check_name("CONSUMER_GROUP", w->group) < 0 ||
+	    prs_worker_check_name("CONSUMER_NAME", w->consumer) < 0)
+		return -1;
+	if (prs_http_url_check(w->api_url, NULL, NULL) < 0)
+		return prs_error_prefix("API_URL");
+	if (prs_http_url_check(w->server_url, NULL, NULL) < 0)
+		return prs_error_prefix("GITHUB_SERVER_URL");
+	return 0;
+}
+
 static int
 prs_worker_config_numbers(struct prs_worker *w)
 {
@@ -125,6 +159,8 @@ prs_worker_config_numbers(struct prs_worker *w)
 	    &w->clone_timeout) < 0 ||
 	    prs_env_long("CALLBACK_RETRY_FOR", 0, 0,
 	    PRS_WORKER_MAX_SECONDS, &w->callback_retry_for) < 0 ||
+	    prs_env_long("CALLBACK_MAX_BYTES", PRS_WORKER_DEFAULT_CALLBACK_MAX,
+	    4096, LONG_MAX, &w->callback_max_bytes) < 0 ||
 	    prs_env_long("MAX_REPO_BYTES", PRS_WORKER_DEFAULT_MAX_REPO_BYTES,
 	    1024, LONG_MAX, &w->max_repo_bytes) < 0 ||
 	    prs_env_long("SCANNER_MAX_MEMORY", 0, 0, LONG_MAX,
@@ -164,6 +200,7 @@ prs_worker_config(struct prs_worker *w)
 	struct stat st;
 
 	if (prs_worker_config_strings(w) < 0 ||
+	    prs_worker_config_check(w) < 0 ||
 	    prs_worker_config_numbers(w) < 0 ||
 	    prs_worker_config_recovery(w) < 0)
 		return -1;
@@ -233,11 +270,21 @@ prs_worker_fatal(const char *what)
 static int
 prs_worker_start(struct prs_worker *w)
 {
+	/*
+	 * Processes of the same uid, the scanner among them, may not read
+	 * this one's /proc/<pid>/environ or mem, nor ptrace it.  exec makes
+	 * the scanner dumpable again; only the worker's memory is covered.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		prs_error_set("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+		return prs_worker_fatal("process setup failed");
+	}
 	if (prs_worker_config(w) < 0)
 		return prs_worker_fatal("configuration error");
 	if (prs_git_init() < 0)
 		return prs_worker_fatal("libgit2 failed");
 	prs_git_set_max_bytes((unsigned long long)w->max_repo_bytes);
+	prs_workspace_sweep(w->work_dir);
 	if (w->scanner->init != NULL && w->scanner->init(&w->state) < 0)
 		return prs_worker_fatal("scanner configuration error");
 	if (prs_worker_slots_make(w) < 0)

@@ -65,6 +65,7 @@ struct prs_worker {
 	long scan_timeout;		/* SCAN_TIMEOUT, seconds */
 	long clone_timeout;		/* CLONE_TIMEOUT, seconds */
 	long callback_retry_for;	/* CALLBACK_RETRY_FOR, s, 0: forever */
+	long callback_max_bytes;	/* CALLBACK_MAX_BYTES */
 	long max_repo_bytes;		/* MAX_REPO_BYTES */
 	long scanner_max_memory;	/* SCANNER_MAX_MEMORY, 0: default */
 	long scanner_max_output;	/* SCANNER_MAX_OUTPUT, 0: default */
@@ -254,6 +255,7 @@ struct prs_workspace {
 	char *root;			/* absolute, symlinks resolved */
 	char *src;
 	char *out;
+	int lock_fd;			/* flock()ed root, -1: none */
 };
 
 /*
@@ -268,7 +270,17 @@ int prs_workspace_create(const char *dir, struct prs_workspace *ws);
  */
 int prs_workspace_remove_tree(const char *path);
 
-/* Removes the workspace's tree and frees its paths; accepts an empty one. */
+/*
+ * Removes the workspace's tree, frees its paths and releases its lock;
+ * accepts an empty one.
+ */
 void prs_workspace_dispose(struct prs_workspace *ws);
+
+/*
+ * Removes the workspaces under dir (prscan-ws-XXXXXX, of this uid) that
+ * no live process holds (their lock can be taken): those of a worker
+ * that was killed.  Logs each.
+ */
+void prs_workspace_sweep(const char *dir);
 
 #endif

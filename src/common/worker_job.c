@@ -36,6 +36,7 @@ struct prs_wjob {
 	struct prs_worker *w;
 	const char *entry;		/* stream entry id */
 	const struct prs_job *job;
+	const redisReply *raw;		/* the entry's job field */
 	const char *logf;		/* job= repo= sha= scanner= */
 	struct prs_workspace ws;
 	struct prs_scan_result *result;
@@ -183,19 +184,35 @@ prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
 	}
 }
 
-/* The API refused the job for good: keep it in the dead letters. */
+/*
+ * The API refused a callback for good.  Unless it does not know the job,
+ * the check run is completed as failed with the reason, so that it does
+ * not stay in progress; the entry, its job whole, goes to the dead
+ * letters where prscanctl can replay it.
+ */
 static void
 prs_wjob_reject(struct prs_wjob *jb, const char *what, long status)
 {
-	char reason[256];
+	char reason[512], q[600];
+	json_t *body;
+	long st = 0;
 
-	snprintf(reason, sizeof(reason), "API rejected the %s callback: "
-	    "HTTP %ld", what, status);
+	snprintf(reason, sizeof(reason), "API rejected the %s callback: %s",
+	    what, prs_error_last());
 	jb->outcome = "rejected";
-	prs_err("job rejected by the API", "%s entry=%s status=%ld", jb->logf,
-	    jb->entry, status);
-	prs_worker_redis_dead_letter(&jb->s->conn, jb->entry, reason, NULL, 0,
-	    1);
+	prs_err("job rejected by the API", "%s entry=%s status=%ld error=%s",
+	    jb->logf, jb->entry, status, prs_log_quote(reason, q, sizeof(q)));
+	if (status != 404 && (body = prs_wjob_body_with(jb, "error",
+	    reason)) != NULL) {
+		if (prs_wjob_post(jb, "/callback", body, &st, NULL,
+		    &jb->s->abandon) != 0)
+			prs_err("check run not failed", "%s entry=%s "
+			    "status=%ld", jb->logf, jb->entry, st);
+		json_decref(body);
+	}
+	prs_worker_redis_dead_letter(&jb->s->conn, jb->entry, reason,
+	    jb->raw != NULL ? jb->raw->str : NULL,
+	    jb->raw != NULL ? jb->raw->len : 0, 1);
 }
 
 /*
@@ -323,7 +340,7 @@ prs_wjob_clone(struct prs_wjob *jb, const char *token)
 	for (i = 1; i <= PRS_WJOB_CLONE_TRIES; i++) {
 		rc = prs_git_fetch_checkout(url, token, jb->ws.src,
 		    jb->job->head_sha, jb->job->pr_number,
-		    jb->w->clone_timeout);
+		    jb->job->head_ref, jb->w->clone_timeout);
 		if (rc != PRS_ERETRY || i == PRS_WJOB_CLONE_TRIES)
 			break;
 		prs_warn("clone failed, retrying", "%s attempt=%d error=%s",
@@ -426,13 +443,38 @@ prs_wjob_work(struct prs_wjob *jb)
 	return rc;
 }
 
+/*
+ * Keeps the result under CALLBACK_MAX_BYTES, the most severe findings
+ * first.  Returns 0, or -1 with jb->reason set when even that fails.
+ */
+static int
+prs_wjob_fit(struct prs_wjob *jb)
+{
+	size_t total = jb->result->nfindings;
+	size_t max = (size_t)jb->w->callback_max_bytes;
+
+	if (prs_result_fit(jb->result, max) < 0) {
+		snprintf(jb->reason, sizeof(jb->reason), "the scan's %zu "
+		    "findings are too large to report (CALLBACK_MAX_BYTES=%zu):"
+		    " %s", total, max, prs_error_last());
+		return -1;
+	}
+	if (jb->result->omitted > 0)
+		prs_warn("findings left out of the callback", "%s found=%zu "
+		    "sent=%zu omitted=%ld max_bytes=%zu", jb->logf, total,
+		    jb->result->nfindings, jb->result->omitted, max);
+	return 0;
+}
+
 static json_t *
-prs_wjob_completed(const struct prs_wjob *jb)
+prs_wjob_completed(struct prs_wjob *jb)
 {
 	json_t *b;
 	json_t *v;
 
 	if (jb->result == NULL)
+		return prs_wjob_body_with(jb, "error", jb->reason);
+	if (prs_wjob_fit(jb) < 0)
 		return prs_wjob_body_with(jb, "error", jb->reason);
 	b = prs_wjob_body(jb, "completed");
 	if (b == NULL)
@@ -581,6 +623,7 @@ prs_worker_process_entry(struct prs_wslot *s, const char *id,
 	jb.w = s->w;
 	jb.entry = id;
 	jb.job = job;
+	jb.raw = raw;
 	prs_wjob_describe(&jb, logf, sizeof(logf));
 	if (deliveries > 1)
 		prs_info("entry reclaimed", "%s entry=%s deliveries=%ld", logf,

@@ -8,6 +8,7 @@ scanner that exits outside SCANNER_OK_EXITS fails its check run with the
 exit code; a template with {output} reads the file the tool wrote; bad
 configuration stops the worker at start-up."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -160,6 +161,33 @@ class Sarif(harness.Case):
         self.assertIn("flawfinder exited 16", run["output"]["title"])
         self.assertEqual(self.github.annotations(OWNER, REPO, run["id"]),
                          [])
+
+    def test_a_reason_printed_on_stdout_is_shown(self):
+        # flawfinder reports a source file that is not UTF-8 on stdout,
+        # where the SARIF log goes, and exits 15 with nothing on stderr.
+        latin1 = os.path.join(self.tmp, "src", "latin1")
+        os.makedirs(latin1)
+        with open(os.path.join(latin1, "old.c"), "wb") as f:
+            f.write(b"/* caf\xe9 \x01 */\nint x;\n")
+        self.sha = harness.make_repo(self.github, OWNER, REPO, [latin1],
+                                     pr_number=PR)
+        self.start_flawfinder()
+        self.deliver()
+        run = self.completed(CHECK)
+        self.assertEqual(run["conclusion"], "failure")
+        title = run["output"]["title"]
+        self.assertIn("flawfinder exited 15: Error: encoding error in "
+                      "latin1/old.c", title)
+        self.assertNotIn(self.worker.work_dir, json.dumps(run["output"]))
+
+    def test_a_reason_that_is_not_utf8_is_shown_printable(self):
+        code = ("import sys; sys.stderr.buffer.write("
+                "b'bad \\xff\\x01 byte in {source}/x.c'); sys.exit(3)")
+        self.start_flawfinder(cmd='python3 -c "%s"' % code)
+        self.deliver()
+        run = self.completed(CHECK)
+        self.assertIn("flawfinder exited 3: bad ?? byte in x.c",
+                      run["output"]["title"])
 
     def test_output_placeholder_reads_the_written_file(self):
         # cp stands for a tool that writes its log where {output} says.

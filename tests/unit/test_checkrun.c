@@ -187,6 +187,36 @@ test_batching(void **state)
 	check_batches(1000, 20);
 }
 
+/* Findings the worker left out are counted in the title and summary. */
+static void
+test_omitted(void **state)
+{
+	struct prs_scan_result *r = prs_result_new();
+	const json_t *o;
+	json_t *b;
+
+	(void)state;
+	r->omitted = 7;
+	assert_string_equal(prs_checkrun_conclusion(r, PRS_SEV_HIGH),
+	    "neutral");
+	b = prs_checkrun_completion(&style, r);
+	assert_string_equal(get_str(output_of(json_array_get(b, 0)),
+	    "title"), "7 findings not reported");
+	json_decref(b);
+
+	add(r, PRS_SEV_HIGH, "a.tf", 1, "R", "d");
+	assert_string_equal(prs_checkrun_conclusion(r, PRS_SEV_HIGH),
+	    "failure");
+	b = prs_checkrun_completion(&style, r);
+	o = output_of(json_array_get(b, 0));
+	assert_string_equal(get_str(o, "title"),
+	    "1 high finding (7 more not reported)");
+	assert_non_null(strstr(get_str(o, "summary"),
+	    "**7 more findings are not reported**"));
+	json_decref(b);
+	prs_result_free(r);
+}
+
 static void
 test_conclusion_in_body(void **state)
 {
@@ -598,6 +628,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_conclusion),
+		cmocka_unit_test(test_omitted),
 		cmocka_unit_test(test_batching),
 		cmocka_unit_test(test_conclusion_in_body),
 		cmocka_unit_test(test_annotation_fields),

@@ -249,11 +249,71 @@ test_from_json_caps(void **state)
 	json_decref(j);
 }
 
+/* A result of n findings, every third HIGH, each about 500 bytes. */
+static struct prs_scan_result *
+big_result(size_t n)
+{
+	struct prs_scan_result *r = prs_result_new();
+	char id[32], text[480];
+	struct prs_finding f = { 0 };
+	size_t i;
+
+	assert_non_null(r);
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "rule-%zu", i);
+		f.rule_id = id;
+		f.severity = i % 3 == 2 ? PRS_SEV_HIGH : PRS_SEV_LOW;
+		f.expected = text;
+		assert_int_equal(prs_result_add(r, &f), 0);
+	}
+	return r;
+}
+
+static void
+test_fit(void **state)
+{
+	struct prs_scan_result *r = big_result(300), *back = NULL;
+	json_t *j;
+	size_t len, i;
+
+	(void)state;
+	assert_int_equal(prs_result_fit(r, 1 << 20), 0);
+	assert_int_equal(r->nfindings, 300);
+	assert_int_equal(r->omitted, 0);
+	assert_null(json_object_get(j = prs_result_to_json(r), "omitted"));
+	json_decref(j);
+
+	assert_int_equal(prs_result_fit(r, 50000), 0);
+	assert_true(r->nfindings > 50 && r->nfindings < 100);
+	assert_int_equal(r->nfindings + (size_t)r->omitted, 300);
+	j = prs_result_to_json(r);
+	len = json_dumpb(j, NULL, 0, JSON_COMPACT);
+	assert_true(len <= 50000 && len > 40000);
+	/* The most severe first, in report order: rule-2, rule-5, ... */
+	assert_string_equal(r->findings[0].rule_id, "rule-2");
+	assert_string_equal(r->findings[1].rule_id, "rule-5");
+	for (i = 0; i < r->nfindings; i++)
+		assert_int_equal(r->findings[i].severity, PRS_SEV_HIGH);
+	assert_int_equal(prs_result_from_json(j, &back), 0);
+	assert_int_equal(back->omitted, r->omitted);
+	assert_int_equal(back->nfindings, r->nfindings);
+	json_decref(j);
+	prs_result_free(back);
+
+	/* The array still grows after it was cut. */
+	assert_int_equal(prs_result_add(r, &r->findings[0]), 0);
+	assert_int_equal(prs_result_fit(r, 10), -1);
+	prs_result_free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_severity),
+		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_add_copies),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_from_json_rejects),

@@ -150,7 +150,7 @@ test_branch_head(void **state)
 
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest,
-	    fx->main_sha, 1, 60), 0);
+	    fx->main_sha, 1, NULL, 60), 0);
 	assert_file(dest, "a.txt", "hello");
 	assert_file(dest, "d/b.txt", "deep");
 	assert_head(fx, dest, fx->main_sha);
@@ -164,7 +164,7 @@ test_pull_ref_only(void **state)
 
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, "tok", dest,
-	    fx->pr1_sha, 1, 60), 0);
+	    fx->pr1_sha, 1, NULL, 60), 0);
 	assert_file(dest, "a.txt", "forked");
 	assert_head(fx, dest, fx->pr1_sha);
 }
@@ -178,7 +178,7 @@ test_unknown_sha(void **state)
 
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest, sha, 1,
-	    60), PRS_ENOTFOUND);
+	    NULL, 60), PRS_ENOTFOUND);
 	snprintf(want, sizeof(want),
 	    "commit %s not found in the pull request's refs", sha);
 	assert_string_equal(prs_error_last(), want);
@@ -197,12 +197,57 @@ test_pull_number_picks_ref(void **state)
 
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest,
-	    fx->pr2_sha, 2, 60), 0);
+	    fx->pr2_sha, 2, NULL, 60), 0);
 	assert_file(dest, "a.txt", "other");
 	assert_head(fx, dest, fx->pr2_sha);
 	snprintf(ref, sizeof(ref), "%s/.git/refs/prscan/pr-head", dest);
 	read_line(ref, line, sizeof(line));
 	assert_string_equal(line, fx->pr2_sha);
+}
+
+/* Without a pull request the branch is fetched, under its own name. */
+static void
+test_branch_without_pull_request(void **state)
+{
+	struct fixture *fx = *state;
+	char dest[128], ref[192], line[64];
+
+	next_dest(fx, dest, sizeof(dest));
+	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest,
+	    fx->main_sha, 0, "main", 60), 0);
+	assert_file(dest, "a.txt", "hello");
+	assert_head(fx, dest, fx->main_sha);
+	snprintf(ref, sizeof(ref), "%s/.git/refs/prscan/heads/main", dest);
+	read_line(ref, line, sizeof(line));
+	assert_string_equal(line, fx->main_sha);
+	snprintf(ref, sizeof(ref), "%s/.git/refs/prscan/pr-head", dest);
+	assert_int_equal(access(ref, F_OK), -1);
+}
+
+/* A symlink arrives as a file holding its target, never followed. */
+static void
+test_symlinks_are_files(void **state)
+{
+	struct fixture *fx = *state;
+	char dest[128], path[192], sha[41];
+	struct stat st;
+
+	sh("cd '%s/origin' && git checkout -q --detach && "
+	    "ln -s /etc/passwd out && ln -s a.txt in && git add out in && "
+	    GIT "commit -qm links && git update-ref refs/pull/3/head HEAD && "
+	    "git checkout -q main", fx->root);
+	rev_parse(fx, "refs/pull/3/head", sha);
+	next_dest(fx, dest, sizeof(dest));
+	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest, sha, 3,
+	    NULL, 60), 0);
+	snprintf(path, sizeof(path), "%s/out", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_file(dest, "out", "/etc/passwd");
+	snprintf(path, sizeof(path), "%s/in", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_file(dest, "in", "a.txt");
 }
 
 static void
@@ -214,7 +259,7 @@ test_size_cap(void **state)
 	prs_git_set_max_bytes(10);
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest,
-	    fx->main_sha, 1, 60), -1);
+	    fx->main_sha, 1, NULL, 60), -1);
 	assert_non_null(strstr(prs_error_last(), "MAX_REPO_BYTES"));
 	prs_git_set_max_bytes(1ULL << 30);
 }
@@ -228,12 +273,12 @@ test_bad_input(void **state)
 
 	next_dest(fx, dest, sizeof(dest));
 	assert_int_equal(prs_git_fetch_checkout(fx->url, NULL, dest,
-	    "not-a-sha", 1, 60), -1);
+	    "not-a-sha", 1, NULL, 60), -1);
 	assert_string_equal(prs_error_last(), "not a commit id: not-a-sha");
 
 	snprintf(url, sizeof(url), "file://%s/missing", fx->root);
 	next_dest(fx, dest, sizeof(dest));
-	rc = prs_git_fetch_checkout(url, NULL, dest, fx->main_sha, 1, 60);
+	rc = prs_git_fetch_checkout(url, NULL, dest, fx->main_sha, 1, NULL, 60);
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(prs_error_last(), "fetch: "));
 }
@@ -246,6 +291,8 @@ main(void)
 		cmocka_unit_test(test_pull_ref_only),
 		cmocka_unit_test(test_unknown_sha),
 		cmocka_unit_test(test_pull_number_picks_ref),
+		cmocka_unit_test(test_branch_without_pull_request),
+		cmocka_unit_test(test_symlinks_are_files),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_bad_input),
 	};

@@ -22,6 +22,7 @@
 #include "prscan/detect.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
+#include "prscan/http.h"
 #include "prscan/proc.h"
 
 #define BD_RESULT_MAX (256L * 1024 * 1024)
@@ -210,14 +211,18 @@ out:
 static int
 url_read(struct bd_state *st)
 {
+	int https = 0, loopback = 0;
+
 	prs_env_string("BLACKDUCK_URL", NULL, &st->url);
 	if (st->url == NULL)
 		return prs_error_set("BLACKDUCK_URL is required (the Black "
 		    "Duck server, https://HOST)");
-	if (strncmp(st->url, "https://", 8) != 0 &&
-	    strncmp(st->url, "http://", 7) != 0)
-		return prs_error_set("BLACKDUCK_URL must start with https:// "
-		    "or http://");
+	if (prs_http_url_check(st->url, &https, &loopback) < 0)
+		return prs_error_prefix("BLACKDUCK_URL");
+	/* The token would travel in clear. */
+	if (!https && !loopback)
+		return prs_error_set("BLACKDUCK_URL must be https:// (http:// "
+		    "only to a loopback host)");
 	return 0;
 }
 
@@ -249,6 +254,10 @@ bd_init(void **state)
 	prs_env_string("DETECT_BIN", "detect", &st->bin);
 	if (st->bin == NULL) {
 		prs_error_set("out of memory");
+		goto fail;
+	}
+	if (prs_proc_check_program(st->bin, getenv("PATH")) < 0) {
+		prs_error_prefix("DETECT_BIN");
 		goto fail;
 	}
 	if (extra_args_read(st) < 0 || url_read(st) < 0 ||

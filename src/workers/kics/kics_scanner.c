@@ -35,6 +35,8 @@ struct kics_env {
 	size_t n, cap;
 };
 
+static void kics_fini(void *state);
+
 static int
 kics_init(void **state)
 {
@@ -46,6 +48,11 @@ kics_init(void **state)
 	if (st->bin == NULL) {
 		free(st);
 		return prs_error_set("out of memory");
+	}
+	if (prs_proc_check_program(st->bin, getenv("PATH")) < 0) {
+		prs_error_prefix("KICS_BIN");
+		kics_fini(st);
+		return -1;
 	}
 	*state = st;
 	return 0;

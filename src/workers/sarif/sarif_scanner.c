@@ -6,6 +6,7 @@
  * a small environment, and exits listed in SCANNER_OK_EXITS mean the scan
  * ran; its log is then parsed with prs_sarif_parse().
  */
+#define _GNU_SOURCE
 #include "sarif_scanner.h"
 
 #include <ctype.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "prscan/env.h"
 #include "prscan/error.h"
@@ -243,40 +246,134 @@ sarif_cut_utf8(char *s, size_t n)
 	s[n] = '\0';
 }
 
-/* The last non-empty line of the console log, scrubbed and cut. */
-static void
-sarif_last_line(const char *log_path, char *buf, size_t n)
+/* The length of the UTF-8 sequence at p that jansson takes, or 0. */
+static size_t
+sarif_utf8_len(const unsigned char *p)
 {
-	char tail[SARIF_TAIL_SIZE + 1];
-	char *line, *end, *clean;
+	size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 :
+	    (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+	size_t k;
+	json_t *t;
+
+	if (len == 1)
+		return *p >= 0x20 && *p != 0x7f ? 1 : 0;
+	for (k = 1; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	t = len > 0 ? json_stringn((const char *)p, len) : NULL;
+	json_decref(t);
+	return t != NULL ? len : 0;
+}
+
+/* Control characters and bytes that are not UTF-8 become '?'. */
+static void
+sarif_printable(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len;
+
+	while (*p != '\0') {
+		len = sarif_utf8_len(p);
+		if (len == 0)
+			*p++ = '?';
+		else
+			p += len;
+	}
+}
+
+/* Drops every "<clone_dir>/" from s, in place: paths as in the repo. */
+static void
+sarif_unroot(char *s, const char *clone_dir)
+{
+	size_t n = strlen(clone_dir);
+	char *at;
+
+	while (n > 0 && (at = strstr(s, clone_dir)) != NULL &&
+	    at[n] == '/')
+		memmove(at, at + n + 1, strlen(at + n + 1) + 1);
+}
+
+/* Reads up to SARIF_TAIL_SIZE bytes of path, its end or its start. */
+static int
+sarif_read_part(const char *path, int end, char *buf)
+{
 	ssize_t got;
 	off_t size;
 	int fd;
 
-	buf[0] = '\0';
-	fd = open(log_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return -1;
 	size = lseek(fd, 0, SEEK_END);
-	lseek(fd, size > SARIF_TAIL_SIZE ? size - SARIF_TAIL_SIZE : 0,
-	    SEEK_SET);
-	got = read(fd, tail, SARIF_TAIL_SIZE);
+	lseek(fd, end && size > SARIF_TAIL_SIZE ? size - SARIF_TAIL_SIZE :
+	    0, SEEK_SET);
+	got = read(fd, buf, SARIF_TAIL_SIZE);
 	close(fd);
 	if (got <= 0)
-		return;
-	tail[got] = '\0';
+		return -1;
+	buf[got] = '\0';
+	return 0;
+}
 
+/* Copies line into buf scrubbed, printable and cut. */
+static void
+sarif_reason_set(const char *line, const char *clone_dir, char *buf,
+    size_t n)
+{
+	char *clean = prs_scrub(line);
+
+	buf[0] = '\0';
+	if (clean == NULL)
+		return;
+	sarif_unroot(clean, clone_dir);
+	snprintf(buf, n, "%s", clean);
+	free(clean);
+	sarif_cut_utf8(buf, n - 1);
+	sarif_printable(buf);
+}
+
+/* The last non-empty line of a log, scrubbed and cut. */
+static void
+sarif_last_line(const char *log_path, const char *clone_dir, char *buf,
+    size_t n)
+{
+	char tail[SARIF_TAIL_SIZE + 1];
+	char *line, *end;
+
+	buf[0] = '\0';
+	if (sarif_read_part(log_path, 1, tail) < 0)
+		return;
 	end = tail + strlen(tail);
 	while (end > tail && isspace((unsigned char)end[-1]))
 		*--end = '\0';
 	line = strrchr(tail, '\n');
 	line = line != NULL ? line + 1 : tail;
-	clean = prs_scrub(line);
-	if (clean == NULL)
+	sarif_reason_set(line, clone_dir, buf, n);
+}
+
+/*
+ * Why a tool that printed nothing on stderr failed, from what it printed
+ * on stdout (where its log was to go): the first line near the start
+ * that says "error", as flawfinder's "Error: encoding error in FILE"
+ * does, else the last line.
+ */
+static void
+sarif_stdout_reason(const char *out_path, const char *clone_dir,
+    char *buf, size_t n)
+{
+	char head[SARIF_TAIL_SIZE + 1];
+	char *line, *save = NULL;
+
+	buf[0] = '\0';
+	if (sarif_read_part(out_path, 0, head) < 0)
 		return;
-	snprintf(buf, n, "%s", clean);
-	free(clean);
-	sarif_cut_utf8(buf, n - 1);
+	for (line = strtok_r(head, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save))
+		if (strcasestr(line, "error") != NULL) {
+			sarif_reason_set(line, clone_dir, buf, n);
+			return;
+		}
+	sarif_last_line(out_path, clone_dir, buf, n);
 }
 
 static int
@@ -311,7 +408,9 @@ sarif_outcome(const struct sarif_state *st, const struct prs_scan_ctx *ctx,
 		    ctx->timeout_s);
 	if (status >= 0 && status < 256 && st->ok_exits[status])
 		return sarif_parse_log(ctx, output, result);
-	sarif_last_line(console, line, sizeof(line));
+	sarif_last_line(console, ctx->clone_dir, line, sizeof(line));
+	if (line[0] == '\0' && !prs_sarif_cmd_has_output(st->cmd))
+		sarif_stdout_reason(output, ctx->clone_dir, line, sizeof(line));
 	if (line[0] != '\0')
 		return prs_error_set("%s exited %d: %s", sarif_name, status,
 		    line);
