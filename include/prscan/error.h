@@ -14,15 +14,15 @@ enum {
 
 /*
  * Records a message for the calling thread, printf-style, replacing the
- * previous one. Always returns -1 so that `return prs_error_set(...)` reads.
+ * previous one; the arguments may include prs_error_last(). Always
+ * returns -1 so that `return prs_error_set(...)` reads.
  */
 int prs_error_set(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /*
- * Puts "what: " before the calling thread's last message (the message is
- * copied first: prs_error_set() must not be handed prs_error_last()).
- * Always returns -1.
+ * Puts "what: " before the calling thread's last message.  Always
+ * returns -1.
  */
 int prs_error_prefix(const char *what);
 

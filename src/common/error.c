@@ -3,29 +3,33 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define PRS_ERROR_SIZE 512
 
 static _Thread_local char prs_error_buf[PRS_ERROR_SIZE];
 
+/*
+ * Formats into a copy first, so that the arguments may include
+ * prs_error_last() itself ("publisher: %s").
+ */
 int
 prs_error_set(const char *fmt, ...)
 {
+	char tmp[sizeof(prs_error_buf)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(prs_error_buf, sizeof(prs_error_buf), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(prs_error_buf, tmp, sizeof(prs_error_buf));
 	return -1;
 }
 
 int
 prs_error_prefix(const char *what)
 {
-	char copy[sizeof(prs_error_buf)];
-
-	snprintf(copy, sizeof(copy), "%s", prs_error_buf);
-	return prs_error_set("%s: %s", what, copy);
+	return prs_error_set("%s: %s", what, prs_error_buf);
 }
 
 const char *
