@@ -18,6 +18,7 @@
  */
 #include "api.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,15 @@ struct api_publisher {
 	int group_ready;
 	struct pub_inst *insts;
 	size_t ninsts;
+	/*
+	 * settled: the last walk over the pending entries moved none, so
+	 * walking them again before wake_ms (when the first installation
+	 * that held one back may write) repeats it, unless new entries
+	 * came for an installation that may write now.  Without this, every
+	 * webhook during a GitHub outage re-read PUB_PENDING entries.
+	 */
+	int settled;
+	long long wake_ms;
 	struct pub_cached cache[PUB_CACHE];
 	size_t next_cache;
 };
@@ -945,6 +955,22 @@ busy_has(const struct pub_busy *b, long long inst)
 	return 0;
 }
 
+/* Notes after a walk whether the next may wait (see settled). */
+static void
+settle(struct api_publisher *p, const struct pub_busy *busy, int steps)
+{
+	long long next, wake = LLONG_MAX;
+	size_t i;
+
+	for (i = 0; i < busy->n; i++) {
+		next = inst_next_ms(p, inst_state(p, busy->v[i]));
+		if (next < wake)
+			wake = next;
+	}
+	p->settled = steps == 0;
+	p->wake_ms = wake;
+}
+
 /* Walks the pending entries once; the steps taken, or -1. */
 static int
 walk(struct api_publisher *p, redisContext *c, const redisReply *list)
@@ -974,15 +1000,55 @@ walk(struct api_publisher *p, redisContext *c, const redisReply *list)
 			return -1;
 		steps += rc != PUB_WAIT;
 	}
+	settle(p, &busy, steps);
 	return steps;
 }
 
-/* Takes new entries into the pending list, waiting up to block_ms. */
+/* 1 when an entry of this installation might be written now. */
 static int
-take_new(redisContext *c, long block_ms)
+inst_ready(const struct api_publisher *p, const char *inst)
+{
+	long long id = inst != NULL ? strtoll(inst, NULL, 10) : 0;
+	size_t i;
+
+	for (i = 0; i < p->ninsts; i++)
+		if (p->insts[i].id == id)
+			return now_ms() >= inst_next_ms(p, &p->insts[i]);
+	return 1;
+}
+
+/* How many of XREADGROUP's new entries r an installation may write now. */
+static int
+count_ready(const struct api_publisher *p, const redisReply *r)
+{
+	const redisReply *list;
+	const char *inst;
+	size_t i;
+	int n = 0;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->elements != 2)
+		return 0;
+	list = r->element[0]->element[1];
+	for (i = 0; i < list->elements; i++) {
+		inst = NULL;
+		if (list->element[i]->elements == 2)
+			entry_field(list->element[i]->element[1], "inst",
+			    &inst);
+		n += inst_ready(p, inst);
+	}
+	return n;
+}
+
+/*
+ * Takes new entries into the pending list, waiting up to block_ms; how
+ * many of them an installation may write now, or -1.
+ */
+static int
+take_new(struct api_publisher *p, redisContext *c, long block_ms)
 {
 	redisReply *r;
-	int ok;
+	int ready = -1;
 
 	if (block_ms > 0)
 		r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %ld "
@@ -992,22 +1058,22 @@ take_new(redisContext *c, long block_ms)
 		r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS "
 		    "%s >", PUB_GROUP, PUB_CONSUMER, PUB_NEW,
 		    API_WRITES_STREAM);
-	ok = r != NULL && r->type != REDIS_REPLY_ERROR;
-	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-	    strstr(r->str, "NOGROUP") != NULL)
-		ok = 0;
+	if (r != NULL && r->type != REDIS_REPLY_ERROR)
+		ready = count_ready(p, r);
 	freeReplyObject(r);
-	return ok ? 0 : -1;
+	return ready;
 }
 
 static int
 pass(struct api_publisher *p, redisContext *c, long block_ms)
 {
 	redisReply *r;
-	int steps = -1;
+	int steps = -1, ready = take_new(p, c, block_ms);
 
-	if (take_new(c, block_ms) < 0)
+	if (ready < 0)
 		return -1;
+	if (ready == 0 && p->settled && now_ms() < p->wake_ms)
+		return 0;
 	r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0",
 	    PUB_GROUP, PUB_CONSUMER, PUB_PENDING, API_WRITES_STREAM);
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
@@ -1059,6 +1125,7 @@ lease(struct api_publisher *p, redisContext *c)
 		prs_info("publishing to GitHub", "stream=%s",
 		    API_WRITES_STREAM);
 		p->group_ready = 0;
+		p->settled = 0;
 	}
 	p->leader = rc == 1;
 	return rc;
@@ -1098,8 +1165,10 @@ pub_main(void *arg)
 		else
 			steps = -1;
 		/* The stream may be gone (a Redis without persistence). */
-		if (steps < 0)
+		if (steps < 0) {
 			p->group_ready = 0;
+			p->settled = 0;
+		}
 		if (steps < 0 && c != NULL && c->err != 0)
 			api_redis_drop();
 		if (held != 1 || steps < 0)
