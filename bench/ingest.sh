@@ -9,8 +9,11 @@
 # the real signed delivery scripts/fixtures/pr-opened.json, a fresh
 # X-GitHub-Delivery on every request, to each server in turn after a short
 # warm-up; Redis is flushed before each run.  A run counts only if every
-# answer was 2xx, no socket error happened and both scanner streams
-# received a job for every answered request (XINFO STREAM entries-added).
+# answer was 2xx, no socket error happened and every answered request left
+# its job in Redis (XINFO STREAM entries-added): the peers' two scanner
+# streams, prscan's github-writes (one plan entry a job, which prscan's
+# publisher turns into the scanner entries once it read the pull request's
+# files from GitHub; intake reaches no GitHub here).
 #
 # Environment: WRK_THREADS (2), WRK_CONNS (32), WRK_DURATION (10s),
 # WRK_WARMUP (2s), SERVERS (prscan,fastapi,probot), API_THREADS (prscan's,
@@ -29,7 +32,8 @@ SERVERS=${SERVERS:-prscan,fastapi,probot}
 CEILING_N=${CEILING_N:-100000}
 BODY=$REPO_ROOT/scripts/fixtures/pr-opened.json
 LUA=$BENCH_DIR/wrk-webhook.lua
-STREAMS=(worker-kics worker-blackduck)
+PEER_STREAMS=(worker-kics worker-blackduck)
+PRSCAN_STREAMS=(github-writes)
 HZ=$(getconf CLK_TCK)
 
 peers=$(bench_peers_dir "${1:-}")
@@ -139,7 +143,9 @@ run_one() {
 	if [ "$requests" -eq 0 ] || [ "$non2xx" -ne 0 ] || [ "$sockerr" -ne 0 ]; then
 		OK[$name]=VOID
 	fi
-	for s in "${STREAMS[@]}"; do
+	local streams=("${PEER_STREAMS[@]}")
+	[ "$name" = prscan ] && streams=("${PRSCAN_STREAMS[@]}")
+	for s in "${streams[@]}"; do
 		n=$(entries_added "$s")
 		WHY[$name]+=" $s=$n"
 		if [ "$n" -lt "$requests" ] || [ "$n" -gt $((requests + CONNS)) ]; then
