@@ -3,7 +3,7 @@
 #define PRSCAN_PROC_H
 
 struct prs_proc_opts {
-	const char *const *argv;	/* argv[0] is the program, PATH searched */
+	const char *const *argv;	/* argv[0]: the program, from PATH */
 	const char *const *envp;	/* the whole environment; NULL: empty */
 	const char *cwd;		/* working directory, NULL: unchanged */
 	long timeout_s;			/* whole group killed after this */

@@ -748,6 +748,21 @@ rerun_scanner(struct api *api, struct api_reply *reply, struct delivery *d,
 	return scanner;
 }
 
+/*
+ * 1 when a check_suite (suite) or check_run action asks for a scan:
+ * requested and rerequested suites; rerequested runs and their Re-scan
+ * button (requested_action).
+ */
+static int
+rerun_action_scanned(int suite, const char *action)
+{
+	if (action == NULL)
+		return 0;
+	if (strcmp(action, "rerequested") == 0)
+		return 1;
+	return strcmp(action, suite ? "requested" : "requested_action") == 0;
+}
+
 /* check_run rerequested and requested_action, check_suite re-runs. */
 static void
 handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
@@ -760,9 +775,7 @@ handle_rerun(struct api *api, struct api_reply *reply, struct delivery *d,
 	int seen;
 
 	d->action = jstr(root, "action");
-	if (d->action == NULL || (suite ? strcmp(d->action, "requested") != 0 &&
-	    strcmp(d->action, "rerequested") != 0 : strcmp(d->action,
-	    "rerequested") != 0 && strcmp(d->action, "requested_action") != 0)) {
+	if (!rerun_action_scanned(suite, d->action)) {
 		snprintf(why, sizeof(why), "action %.64s is not scanned",
 		    d->action != NULL ? d->action : "(none)");
 		finish_ignored(api, reply, d, why);
