@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "prscan/clock.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/log.h"
@@ -220,14 +221,6 @@ out:
 
 /* -- the thread ---------------------------------------------------- */
 
-static long long
-audit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Sleeps ms in short steps, returning early when asked to stop. */
 static void
@@ -284,7 +277,7 @@ audit_prune(struct api_audit *a)
 {
 	long long removed = 0;
 
-	if (audit_now_ms() < a->next_prune_ms)
+	if (prs_clock_ms() < a->next_prune_ms)
 		return;
 	if (prs_pg_audit_prune(a->pg, a->api->cfg.audit_retention_days,
 	    &removed) < 0) {
@@ -292,7 +285,7 @@ audit_prune(struct api_audit *a)
 		    a->where, prs_log_q(prs_error_last()));
 		return;
 	}
-	a->next_prune_ms = audit_now_ms() +
+	a->next_prune_ms = prs_clock_ms() +
 	    a->api->cfg.audit_prune_interval * 1000LL;
 	prs_log(removed > 0 ? PRS_LOG_INFO : PRS_LOG_DEBUG,
 	    "audit rows pruned", "removed=%lld retention_days=%ld", removed,

@@ -29,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "prscan/checkrun.h"
+#include "prscan/clock.h"
 #include "prscan/diffmap.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
@@ -164,14 +165,6 @@ api_iso_now(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(long ms)
@@ -231,7 +224,7 @@ inst_next_ms(const struct api_publisher *p, const struct pub_inst *st)
 static int
 inst_may_write(const struct api_publisher *p, const struct pub_inst *st)
 {
-	return now_ms() >= inst_next_ms(p, st);
+	return prs_clock_ms() >= inst_next_ms(p, st);
 }
 
 /* How long to wait after the failure GitHub's answer describes. */
@@ -269,7 +262,7 @@ inst_after_call(struct api_publisher *p, struct pub_inst *st,
 	long long wait;
 
 	prs_github_last_wait(&w);
-	st->last_write_ms = now_ms();
+	st->last_write_ms = prs_clock_ms();
 	if (w.remaining >= 0) {
 		st->remaining = w.remaining;
 		st->reset = w.reset;
@@ -286,7 +279,7 @@ inst_after_call(struct api_publisher *p, struct pub_inst *st,
 	}
 	st->failures++;
 	wait = inst_backoff(p, st, &w);
-	st->not_before_ms = now_ms() + wait;
+	st->not_before_ms = prs_clock_ms() + wait;
 	prs_warn("github write delayed", "job=%s scanner=%s kind=%s call=%s "
 	    "status=%ld rate_limited=%d wait_ms=%lld failures=%ld "
 	    "reason=%s", e->job_id, e->scanner, e->kind, what, w.status,
@@ -1013,7 +1006,7 @@ inst_ready(const struct api_publisher *p, const char *inst)
 
 	for (i = 0; i < p->ninsts; i++)
 		if (p->insts[i].id == id)
-			return now_ms() >= inst_next_ms(p, &p->insts[i]);
+			return prs_clock_ms() >= inst_next_ms(p, &p->insts[i]);
 	return 1;
 }
 
@@ -1072,7 +1065,7 @@ pass(struct api_publisher *p, redisContext *c, long block_ms)
 
 	if (ready < 0)
 		return -1;
-	if (ready == 0 && p->settled && now_ms() < p->wake_ms)
+	if (ready == 0 && p->settled && prs_clock_ms() < p->wake_ms)
 		return 0;
 	r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0",
 	    PUB_GROUP, PUB_CONSUMER, PUB_PENDING, API_WRITES_STREAM);
@@ -1139,7 +1132,7 @@ lease(struct api_publisher *p, redisContext *c)
 static long
 idle_wait(const struct api_publisher *p)
 {
-	long long now = now_ms(), soonest = now + PUB_IDLE_MS, next;
+	long long now = prs_clock_ms(), soonest = now + PUB_IDLE_MS, next;
 	size_t i;
 
 	for (i = 0; i < p->ninsts; i++) {

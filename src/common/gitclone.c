@@ -22,6 +22,7 @@
 
 #include <git2.h>
 
+#include "prscan/clock.h"
 #include "prscan/error.h"
 #include "prscan/http.h"
 
@@ -41,14 +42,6 @@ struct prs_git_payload {
 	int auth_failed;
 };
 
-static long long
-prs_git_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 prs_git_set_max_bytes(unsigned long long max)
@@ -98,7 +91,7 @@ prs_git_credentials(git_credential **out, const char *url,
 static int
 prs_git_check_deadline(struct prs_git_payload *p)
 {
-	if (prs_git_now_ms() < p->deadline_ms)
+	if (prs_clock_ms() < p->deadline_ms)
 		return 0;
 	p->timed_out = 1;
 	return GIT_EUSER;
@@ -331,7 +324,7 @@ prs_git_fetch_checkout(const char *url, const char *token, const char *dest,
 	memset(&p, 0, sizeof(p));
 	p.token = token;
 	p.timeout_s = timeout_s;
-	p.deadline_ms = prs_git_now_ms() + timeout_s * 1000;
+	p.deadline_ms = prs_clock_ms() + timeout_s * 1000;
 	p.max_bytes = prs_git_max_bytes;
 
 	if (sha == NULL || strlen(sha) != GIT_OID_HEXSZ ||

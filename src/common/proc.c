@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prscan/clock.h"
 #include "prscan/error.h"
 
 /* Seconds between SIGTERM and SIGKILL. */
@@ -79,14 +80,6 @@ struct prs_proc_child {
 
 static char *const prs_proc_empty_env[] = { NULL };
 
-static long long
-prs_proc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 prs_proc_sleep_ms(long ms)
@@ -462,7 +455,7 @@ out:
 static int
 prs_proc_wait(pid_t pid, const struct prs_proc_opts *opts, int *killed)
 {
-	long long deadline = prs_proc_now_ms() + opts->timeout_s * 1000;
+	long long deadline = prs_clock_ms() + opts->timeout_s * 1000;
 	long long term_at = 0;
 	int st = 0;
 
@@ -474,7 +467,7 @@ prs_proc_wait(pid_t pid, const struct prs_proc_opts *opts, int *killed)
 		if (r == pid || (r < 0 && errno != EINTR))
 			break;
 
-		now = prs_proc_now_ms();
+		now = prs_clock_ms();
 		if (!*killed && (now >= deadline ||
 		    (opts->cancel != NULL && *opts->cancel))) {
 			kill(-pid, SIGTERM);

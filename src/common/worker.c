@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "prscan/clock.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/gitclone.h"
@@ -250,7 +251,7 @@ prs_worker_slots_make(struct prs_worker *w)
 		w->slots[i].conn.w = w;
 	}
 	snprintf(w->cursor, sizeof(w->cursor), "0-0");
-	w->reclaim_due = prs_worker_now_ms();
+	w->reclaim_due = prs_clock_ms();
 	prs_worker_sig_slots = w->slots;
 	prs_worker_sig_nslots = w->concurrency;
 	return 0;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "prscan/clock.h"
 #include "prscan/error.h"
 #include "prscan/log.h"
 
@@ -147,13 +148,13 @@ prs_worker_beat_main(void *arg)
 		int claims, heads;
 
 		prs_worker_sleep_ms(PRS_WBEAT_TICK_MS, &w->beat_stop);
-		now = prs_worker_now_ms();
+		now = prs_clock_ms();
 		claims = now >= next_claim;
 		heads = now >= next_head;
 		if (!claims && !heads)
 			continue;
 		prs_wbeat_round(&c, items, claims, heads);
-		now = prs_worker_now_ms();
+		now = prs_clock_ms();
 		if (claims)
 			next_claim = now + refresh_ms;
 		if (heads)

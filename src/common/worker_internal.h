@@ -101,9 +101,6 @@ extern volatile sig_atomic_t prs_worker_cancelled;
  */
 int prs_worker_sleep_ms(long ms, const volatile sig_atomic_t *abort_flag);
 
-/* Milliseconds of a monotonic clock. */
-long long prs_worker_now_ms(void);
-
 /*
  * Connects c when not connected, retrying with a capped exponential
  * backoff (100 ms to 5 s), and makes sure the consumer group exists.  An

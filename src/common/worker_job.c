@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "prscan/apiclient.h"
+#include "prscan/clock.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/gitclone.h"
@@ -138,7 +139,7 @@ prs_wjob_retry(const struct prs_wjob *jb, long long deadline, long delay,
 	char q[512];
 
 	prs_log_quote(prs_error_last(), q, sizeof(q));
-	if (deadline > 0 && prs_worker_now_ms() + delay > deadline) {
+	if (deadline > 0 && prs_clock_ms() + delay > deadline) {
 		prs_err("API unreachable, giving up", "%s path=%s error=%s",
 		    jb->logf, path, q);
 		return 0;
@@ -160,7 +161,7 @@ prs_wjob_post(struct prs_wjob *jb, const char *path, const json_t *body,
 {
 	const struct prs_worker *w = jb->w;
 	long long deadline = w->callback_retry_for > 0 ?
-	    prs_worker_now_ms() + w->callback_retry_for * 1000 : 0;
+	    prs_clock_ms() + w->callback_retry_for * 1000 : 0;
 	long delay = PRS_WJOB_BACKOFF_MIN_MS;
 	int rc;
 
@@ -396,10 +397,10 @@ prs_wjob_scan(struct prs_wjob *jb)
 		&jb->s->cancel, w->scanner_max_memory, w->scanner_max_output,
 		w->scanner_max_files
 	};
-	long long t0 = prs_worker_now_ms();
+	long long t0 = prs_clock_ms();
 	int rc = w->scanner->scan(w->state, &ctx, &jb->result);
 
-	prs_worker_observe_scan(w, (double)(prs_worker_now_ms() - t0) / 1000);
+	prs_worker_observe_scan(w, (double)(prs_clock_ms() - t0) / 1000);
 	if (rc < 0) {
 		prs_result_free(jb->result);
 		jb->result = NULL;
@@ -413,7 +414,7 @@ prs_wjob_scan(struct prs_wjob *jb)
 		return;
 	}
 	if (jb->result->duration_ms < 0)
-		jb->result->duration_ms = (long)(prs_worker_now_ms() - t0);
+		jb->result->duration_ms = (long)(prs_clock_ms() - t0);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "prscan/clock.h"
 #include "prscan/error.h"
 #include "prscan/log.h"
 
@@ -41,22 +42,14 @@ static const char prs_wredis_refresh_lua[] =
     "'JUSTID')\n"
     "return 1\n";
 
-long long
-prs_worker_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 prs_worker_sleep_ms(long ms, const volatile sig_atomic_t *abort_flag)
 {
-	long long end = prs_worker_now_ms() + ms;
+	long long end = prs_clock_ms() + ms;
 
 	for (;;) {
-		long long left = end - prs_worker_now_ms();
+		long long left = end - prs_clock_ms();
 		struct timespec ts = { 0, 50 * 1000000L };
 
 		if (abort_flag != NULL && *abort_flag)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "prscan/clock.h"
 #include "prscan/error.h"
 #include "prscan/log.h"
 
@@ -128,7 +129,7 @@ prs_wslot_reclaim_due(struct prs_worker *w, char *cursor, size_t n)
 	int due = 0;
 
 	pthread_mutex_lock(&w->lock);
-	if (!w->reclaiming && prs_worker_now_ms() >= w->reclaim_due) {
+	if (!w->reclaiming && prs_clock_ms() >= w->reclaim_due) {
 		w->reclaiming = 1;
 		snprintf(cursor, n, "%s", w->cursor);
 		due = 1;
@@ -145,7 +146,7 @@ prs_wslot_reclaim_done(struct prs_worker *w, const char *next)
 	w->reclaiming = 0;
 	snprintf(w->cursor, sizeof(w->cursor), "%s", next);
 	if (strcmp(next, "0-0") == 0)
-		w->reclaim_due = prs_worker_now_ms() +
+		w->reclaim_due = prs_clock_ms() +
 		    w->claim_interval * 1000;
 	pthread_mutex_unlock(&w->lock);
 }
@@ -157,7 +158,7 @@ prs_wslot_until_reclaim(struct prs_worker *w)
 	long long left;
 
 	pthread_mutex_lock(&w->lock);
-	left = w->reclaim_due - prs_worker_now_ms();
+	left = w->reclaim_due - prs_clock_ms();
 	pthread_mutex_unlock(&w->lock);
 	if (left < 1)
 		return 1;
