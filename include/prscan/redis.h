@@ -43,4 +43,11 @@ void prs_redis_config_dispose(struct prs_redis_config *cfg);
 redisContext *prs_redis_connect(const struct prs_redis_config *cfg,
     long timeout_ms);
 
+/*
+ * SET key value NX PX ttl_ms: 1 when this call set it, 0 when the key
+ * was there already, -1 with prs_error_last() set when Redis failed.
+ */
+int prs_redis_set_nx(redisContext *c, const char *key, const char *value,
+    long long ttl_ms);
+
 #endif

@@ -61,19 +61,8 @@ sweep_wait(struct api_sweep *s, long ms)
 static int
 sweep_lease(struct api_sweep *s, redisContext *c)
 {
-	redisReply *r = redisCommand(c, "SET %s %s NX PX %lld",
-	    SWEEP_LEASE_KEY, s->lease,
+	return prs_redis_set_nx(c, SWEEP_LEASE_KEY, s->lease,
 	    (long long)s->api->cfg.redeliver_interval * 1000);
-	int rc = -1;
-
-	if (r != NULL && (r->type == REDIS_REPLY_STATUS ||
-	    r->type == REDIS_REPLY_NIL))
-		rc = r->type == REDIS_REPLY_STATUS;
-	else
-		prs_error_set("redis: %s", r != NULL && r->type ==
-		    REDIS_REPLY_ERROR ? r->str : c->errstr);
-	freeReplyObject(r);
-	return rc;
 }
 
 /* The oldest delivery time this sweep looks at; -1 when Redis failed. */

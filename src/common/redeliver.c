@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "prscan/error.h"
+#include "prscan/redis.h"
 
 #define RD_FIRST_PAGE "/app/hook/deliveries?per_page=100"
 #define RD_MAX_PAGES 1000
@@ -166,18 +167,10 @@ rd_recorded(redisContext *redis, const char *guid)
 static int
 rd_claim(redisContext *redis, const char *guid, long ttl)
 {
-	redisReply *r = redisCommand(redis, "SET redeliver:asked:%s 1 NX EX "
-	    "%ld", guid, ttl);
-	int rc = -1;
+	char key[160];
 
-	if (r != NULL && (r->type == REDIS_REPLY_STATUS ||
-	    r->type == REDIS_REPLY_NIL))
-		rc = r->type == REDIS_REPLY_STATUS;
-	else
-		prs_error_set("redis: %s", r != NULL && r->type ==
-		    REDIS_REPLY_ERROR ? r->str : redis->errstr);
-	freeReplyObject(r);
-	return rc;
+	snprintf(key, sizeof(key), "redeliver:asked:%s", guid);
+	return prs_redis_set_nx(redis, key, "1", (long long)ttl * 1000);
 }
 
 static enum prs_redeliver_action

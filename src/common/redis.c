@@ -408,3 +408,21 @@ fail:
 		redisFree(c);
 	return NULL;
 }
+
+int
+prs_redis_set_nx(redisContext *c, const char *key, const char *value,
+    long long ttl_ms)
+{
+	redisReply *r = redisCommand(c, "SET %s %s NX PX %lld", key, value,
+	    ttl_ms);
+	int rc = -1;
+
+	if (r != NULL && (r->type == REDIS_REPLY_STATUS ||
+	    r->type == REDIS_REPLY_NIL))
+		rc = r->type == REDIS_REPLY_STATUS;
+	else
+		prs_error_set("redis: %s", r != NULL && r->type ==
+		    REDIS_REPLY_ERROR ? r->str : c->errstr);
+	freeReplyObject(r);
+	return rc;
+}
