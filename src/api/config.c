@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "prscan/base64.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/log.h"
@@ -76,42 +77,20 @@ scanner_name_ok(const char *s)
 static int
 decode_key(char *value, char **pem, size_t *len)
 {
-	size_t vlen = strlen(value), n = 0;
-	int outl = 0, fin = 0;
-	unsigned char *buf = NULL;
-	EVP_ENCODE_CTX *ctx = NULL;
+	size_t vlen = strlen(value);
 
 	if (strncmp(value, "-----BEGIN", 10) == 0) {
 		*pem = value;
 		*len = vlen;
 		return 0;
 	}
-	buf = malloc(vlen + 1);
-	ctx = EVP_ENCODE_CTX_new();
-	if (buf == NULL || ctx == NULL)
-		goto fail;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, buf, &outl, (unsigned char *)value,
-	    (int)vlen) < 0)
-		goto fail;
-	n = (size_t)outl;
-	if (EVP_DecodeFinal(ctx, buf + n, &fin) != 1)
-		goto fail;
-	n += (size_t)fin;
-	buf[n] = '\0';
-	EVP_ENCODE_CTX_free(ctx);
+	if (prs_base64_decode(value, vlen, pem, len) < 0) {
+		prs_secret_free(value);
+		return prs_error_set("GITHUB_APP_PRIVATE_KEY: not base64 of a "
+		    "PEM key");
+	}
 	prs_secret_free(value);
-	*pem = (char *)buf;
-	*len = n;
 	return 0;
-fail:
-	EVP_ENCODE_CTX_free(ctx);
-	if (buf != NULL)
-		prs_secret_wipe(buf, vlen + 1);
-	free(buf);
-	prs_secret_free(value);
-	return prs_error_set("GITHUB_APP_PRIVATE_KEY: not base64 of a PEM "
-	    "key");
 }
 
 static int

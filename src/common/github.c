@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "prscan/base64.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/github_read.h"
@@ -862,30 +863,11 @@ int prs_github_pull_files(struct prs_github *gh, long long inst,
 /* base64 with line breaks (the contents API's) into a new buffer. */
 static int gh_unbase64(const char *text, char **out, size_t *len)
 {
-	size_t n = strlen(text);
-	unsigned char *buf = malloc(n + 1);
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	int outl = 0, fin = 0, rc = -1;
+	int rc = prs_base64_decode(text, strlen(text), out, len);
 
-	if (buf == NULL || ctx == NULL || n > INT_MAX) {
-		prs_error_set("GitHub: out of memory");
-		goto out;
-	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, buf, &outl, (const unsigned char *)text,
-	    (int)n) < 0 || EVP_DecodeFinal(ctx, buf + outl, &fin) != 1) {
-		rc = prs_error_set("GitHub: the file's content is not base64");
-		goto out;
-	}
-	*len = (size_t)outl + (size_t)fin;
-	buf[*len] = '\0';
-	*out = (char *)buf;
-	buf = NULL;
-	rc = 0;
-out:
-	EVP_ENCODE_CTX_free(ctx);
-	free(buf);
-	return rc;
+	if (rc == PRS_EINPUT)
+		return prs_error_set("GitHub: the file's content is not base64");
+	return rc < 0 ? prs_error_set("GitHub: out of memory") : 0;
 }
 
 /* The decoded content of a contents API answer; PRS_EINPUT if unusable. */

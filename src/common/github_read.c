@@ -6,8 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "prscan/base64.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
 #include "prscan/http.h"
@@ -20,37 +19,16 @@ static int
 ghr_decode_key(const char *value, char **pem, size_t *len)
 {
 	size_t vlen = strlen(value);
-	unsigned char *buf = NULL;
-	EVP_ENCODE_CTX *ctx = NULL;
-	int outl = 0, fin = 0, rc = -1;
 
 	if (strncmp(value, "-----BEGIN", 10) == 0) {
 		*pem = strdup(value);
 		*len = vlen;
 		return *pem != NULL ? 0 : prs_error_set("out of memory");
 	}
-	buf = malloc(vlen + 1);
-	ctx = EVP_ENCODE_CTX_new();
-	if (buf == NULL || ctx == NULL)
-		goto out;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, buf, &outl, (const unsigned char *)value,
-	    (int)vlen) < 0 || EVP_DecodeFinal(ctx, buf + outl, &fin) != 1)
-		goto out;
-	*len = (size_t)outl + (size_t)fin;
-	buf[*len] = '\0';
-	*pem = (char *)buf;
-	buf = NULL;
-	rc = 0;
-out:
-	EVP_ENCODE_CTX_free(ctx);
-	if (buf != NULL)
-		prs_secret_wipe(buf, vlen + 1);
-	free(buf);
-	if (rc < 0)
-		prs_error_set("GITHUB_APP_PRIVATE_KEY: not base64 of a PEM "
-		    "key");
-	return rc;
+	if (prs_base64_decode(value, vlen, pem, len) < 0)
+		return prs_error_set("GITHUB_APP_PRIVATE_KEY: not base64 of a "
+		    "PEM key");
+	return 0;
 }
 
 static int
