@@ -997,22 +997,32 @@ walk(struct api_publisher *p, redisContext *c, const redisReply *list)
 	return steps;
 }
 
-/* 1 when an entry of this installation might be written now. */
+/*
+ * 1 when an entry of this installation might be written now; else 0, and
+ * the next walk is due no later than when it may (wake_ms).
+ */
 static int
-inst_ready(const struct api_publisher *p, const char *inst)
+inst_ready(struct api_publisher *p, const char *inst)
 {
-	long long id = inst != NULL ? strtoll(inst, NULL, 10) : 0;
+	long long id = inst != NULL ? strtoll(inst, NULL, 10) : 0, next;
 	size_t i;
 
-	for (i = 0; i < p->ninsts; i++)
-		if (p->insts[i].id == id)
-			return prs_clock_ms() >= inst_next_ms(p, &p->insts[i]);
+	for (i = 0; i < p->ninsts; i++) {
+		if (p->insts[i].id != id)
+			continue;
+		next = inst_next_ms(p, &p->insts[i]);
+		if (prs_clock_ms() >= next)
+			return 1;
+		if (next < p->wake_ms)
+			p->wake_ms = next;
+		return 0;
+	}
 	return 1;
 }
 
 /* How many of XREADGROUP's new entries r an installation may write now. */
 static int
-count_ready(const struct api_publisher *p, const redisReply *r)
+count_ready(struct api_publisher *p, const redisReply *r)
 {
 	const redisReply *list;
 	const char *inst;

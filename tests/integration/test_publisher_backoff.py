@@ -47,6 +47,22 @@ class PublisherBackoff(harness.Case):
         harness.wait_until(lambda: len(p.runs(sha)) == JOBS + 1, 30,
                            what="every check run created")
 
+    def test_a_write_that_waits_for_its_spacing_is_not_forgotten(self):
+        # GitHub's own spacing (the default): the second job's plan comes
+        # while its installation must still wait, after the backlog was
+        # empty; it must go out once the second has passed.
+        p = Pipeline(self, workers=0,
+                     api_env={"GITHUB_WRITE_INTERVAL_MS": "1000"})
+        sha = p.base_sha
+        p.set_pr(1, sha)
+        p.set_pr(2, sha)
+        p.deliver(1, sha)
+        harness.wait_until(lambda: len(p.runs(sha)) == 1, 15,
+                           what="the first check run")
+        p.deliver(2, sha)
+        harness.wait_until(lambda: len(p.runs(sha)) == 2, 10,
+                           what="the second check run, a second later")
+
 
 if __name__ == "__main__":
     harness.main()
