@@ -101,4 +101,11 @@ struct prs_github_wait {
 /* Copies the calling thread's last wait information into *out. */
 void prs_github_last_wait(struct prs_github_wait *out);
 
+/*
+ * 1 when GitHub's answer body (its first 4 KiB) names a rate limit, as a
+ * 403 of the secondary rate limits does ("You have exceeded a secondary
+ * rate limit") without Retry-After or an exhausted X-RateLimit-Remaining.
+ */
+int prs_github_says_rate_limit(const char *body, size_t len);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/err.h>
@@ -360,6 +361,21 @@ static long long gh_header_number(const char *v)
 }
 
 /* Records what r says about waiting in the thread's gh_last. */
+int prs_github_says_rate_limit(const char *body, size_t len)
+{
+	static const char word[] = "rate limit";
+	size_t i, n = sizeof(word) - 1;
+
+	if (body == NULL)
+		return 0;
+	if (len > 4096)
+		len = 4096;
+	for (i = 0; i + n <= len; i++)
+		if (strncasecmp(body + i, word, n) == 0)
+			return 1;
+	return 0;
+}
+
 static void gh_note_wait(long status, const struct prs_http_response *r)
 {
 	long long after = gh_header_number(r->retry_after);
@@ -371,7 +387,8 @@ static void gh_note_wait(long status, const struct prs_http_response *r)
 	gh_last.remaining = left > LONG_MAX ? LONG_MAX : (long)left;
 	gh_last.reset = reset > 0 ? reset : 0;
 	gh_last.rate_limited = status == 429 || (status == 403 &&
-	    (after >= 0 || left == 0));
+	    (after >= 0 || left == 0 || prs_github_says_rate_limit(r->body,
+	    r->len)));
 	gh_last.retry_ms = -1;
 	if (after >= 0 && after < 86400)
 		gh_last.retry_ms = after * 1000;

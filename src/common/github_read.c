@@ -9,6 +9,7 @@
 #include "prscan/base64.h"
 #include "prscan/env.h"
 #include "prscan/error.h"
+#include "prscan/github.h"
 #include "prscan/http.h"
 
 #define GHR_TIMEOUT_MS 30000
@@ -152,6 +153,12 @@ ghr_status_rc(const struct prs_http_response *resp, json_t *answer)
 	if (resp->status == 404)
 		return PRS_ENOTFOUND;
 	if (resp->status >= 500 || resp->status == 429)
+		return PRS_ERETRY;
+	/* Rate limits, primary (none left) or secondary (said in words). */
+	if (resp->status == 403 && ((resp->ratelimit_remaining != NULL &&
+	    strcmp(resp->ratelimit_remaining, "0") == 0) ||
+	    resp->retry_after != NULL ||
+	    (msg != NULL && prs_github_says_rate_limit(msg, strlen(msg)))))
 		return PRS_ERETRY;
 	return -1;
 }

@@ -415,6 +415,16 @@ static void test_wait_hints(void **state)
 	/* No reset sent: the caller picks its own wait. */
 	assert_int_equal(w.retry_ms, -1);
 
+	/* A secondary rate limit: calls left, no Retry-After, only words. */
+	f->fake.hdr[1] = "4000";
+	f->fake.cr_body = "{\"message\":\"You have exceeded a secondary "
+	    "rate limit. Please wait a few minutes before you try again.\"}";
+	assert_int_equal(prs_github_checkrun_update(f->gh, 7, "octo",
+	    "hello", 1, body), PRS_ERETRY);
+	prs_github_last_wait(&w);
+	assert_true(w.rate_limited);
+	assert_int_equal(w.retry_ms, -1);
+
 	f->fake.cr_status = 503;
 	f->fake.hdr[0] = NULL;
 	assert_int_equal(prs_github_checkrun_update(f->gh, 7, "octo",
