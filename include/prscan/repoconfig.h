@@ -44,6 +44,14 @@
 int prs_glob_match(const char *pattern, const char *path);
 
 /*
+ * As prs_glob_match, charging the work (pattern segments times path
+ * segments) to *budget: 1 or 0, or -1 when it cannot tell (a path over
+ * 4096 bytes or 512 segments, the budget spent, out of memory).
+ */
+int prs_glob_match_within(const char *pattern, const char *path,
+    long long *budget);
+
+/*
  * 1 when pattern is acceptable in a configuration: non-empty, at most
  * PRS_REPOCONFIG_MAX_PATTERN bytes, not only slashes, no empty segment
  * ("a//b").  Else 0 with the reason in prs_error_last().
@@ -117,7 +125,11 @@ int prs_repoconfig_annotate_changed(const struct prs_repoconfig *srv,
  * file is given under both names): one of them matches its paths and
  * none of the exclude patterns.  A scanner without patterns matches any
  * file that is not excluded.  Else 0, with why (n bytes) saying so.
+ * When a file cannot be told (too deep or long a path, or the matching
+ * would take more than PRS_REPOCONFIG_MATCH_BUDGET steps), 1: a scan
+ * too many is better than one skipped.
  */
+#define PRS_REPOCONFIG_MATCH_BUDGET 20000000LL
 int prs_repoconfig_wants(const struct prs_repoconfig *srv,
     const struct prs_repoconfig *repo, const char *scanner,
     const char *const *files, size_t nfiles, char *why, size_t n);

@@ -6,6 +6,7 @@
 #include "prscan/repoconfig.h"
 
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,16 +89,18 @@ glob_table(char **ps, size_t np, char **fs, size_t nf)
 }
 
 int
-prs_glob_match(const char *pattern, const char *path)
+prs_glob_match_within(const char *pattern, const char *path,
+    long long *budget)
 {
 	char *pat = NULL, *file = NULL;
 	char **ps = NULL, **fs = NULL;
 	size_t np, nf;
-	int rc = 0;
+	int rc = -1;
 
-	if (pattern == NULL || path == NULL || *path == '\0' ||
-	    strlen(path) > GLOB_MAX_PATH)
+	if (pattern == NULL || path == NULL || *path == '\0')
 		return 0;
+	if (strlen(path) > GLOB_MAX_PATH)
+		return -1;
 	pat = glob_normal(pattern);
 	file = strdup(path);
 	ps = calloc(GLOB_MAX_SEGS + 1, sizeof(*ps));
@@ -106,14 +109,25 @@ prs_glob_match(const char *pattern, const char *path)
 		goto out;
 	np = glob_split(pat, ps, GLOB_MAX_SEGS);
 	nf = glob_split(file, fs, GLOB_MAX_SEGS);
-	if (np <= GLOB_MAX_SEGS && nf <= GLOB_MAX_SEGS)
-		rc = glob_table(ps, np, fs, nf);
+	if (np > GLOB_MAX_SEGS || nf > GLOB_MAX_SEGS ||
+	    (long long)(np * nf) > *budget)
+		goto out;
+	*budget -= (long long)(np * nf);
+	rc = glob_table(ps, np, fs, nf);
 out:
 	free(pat);
 	free(file);
 	free(ps);
 	free(fs);
 	return rc;
+}
+
+int
+prs_glob_match(const char *pattern, const char *path)
+{
+	long long budget = LLONG_MAX;
+
+	return prs_glob_match_within(pattern, path, &budget) == 1;
 }
 
 int

@@ -546,14 +546,16 @@ prs_repoconfig_annotate_changed(const struct prs_repoconfig *srv,
 	return dflt;
 }
 
+/* 1 when a pattern matches file, 0, or -1 when that cannot be told. */
 static int
-rc_any(const char *const *pats, const char *file)
+rc_any(const char *const *pats, const char *file, long long *budget)
 {
 	size_t i;
+	int m;
 
 	for (i = 0; pats != NULL && pats[i] != NULL; i++)
-		if (prs_glob_match(pats[i], file))
-			return 1;
+		if ((m = prs_glob_match_within(pats[i], file, budget)) != 0)
+			return m;
 	return 0;
 }
 
@@ -566,7 +568,9 @@ prs_repoconfig_wants(const struct prs_repoconfig *srv,
 	const struct prs_repoconfig_scanner *s = rc_section(srv, scanner);
 	const char *const *paths = prs_repoconfig_default_paths(scanner);
 	const char *const *excl = NULL;
+	long long budget = PRS_REPOCONFIG_MATCH_BUDGET;
 	size_t i, excluded = 0;
+	int ex, in;
 
 	if (r != NULL && r->paths != NULL)
 		paths = (const char *const *)r->paths;
@@ -577,9 +581,13 @@ prs_repoconfig_wants(const struct prs_repoconfig *srv,
 	else if (srv != NULL)
 		excl = (const char *const *)srv->exclude;
 	for (i = 0; i < nfiles; i++) {
-		if (rc_any(excl, files[i]))
+		ex = rc_any(excl, files[i], &budget);
+		if (ex > 0) {
 			excluded++;
-		else if (paths == NULL || rc_any(paths, files[i]))
+			continue;
+		}
+		in = paths == NULL ? 1 : rc_any(paths, files[i], &budget);
+		if (ex < 0 || in != 0)
 			return 1;
 	}
 	if (nfiles == 0)

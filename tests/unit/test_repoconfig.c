@@ -371,6 +371,49 @@ test_default_paths(void **state)
 	}
 }
 
+/*
+ * A file that cannot be told (deeper than the matcher goes) or a change
+ * whose matching would cost too much is scanned, not skipped: a skipped
+ * check run satisfies branch protection.
+ */
+static void
+test_wants_scans_what_it_cannot_tell(void **state)
+{
+	struct prs_repoconfig *repo;
+	char *deep = malloc(600 * 2 + 8), *pats, *p;
+	const char *one[1], **many;
+	char why[200];
+	size_t i;
+
+	(void)state;
+	for (p = deep, i = 0; i < 600; i++, p += 2)
+		memcpy(p, "d/", 2);
+	strcpy(p, "main.tf");
+	one[0] = deep;
+	assert_true(prs_repoconfig_wants(NULL, NULL, "kics", one, 1, why,
+	    sizeof(why)));
+	/* 250 patterns of 100 segments against 3000 files of 500. */
+	pats = malloc(64 * 1024);
+	strcpy(pats, "exclude:\n");
+	for (i = 0; i < 250; i++) {
+		strcat(pats, "  - \"");
+		for (size_t k = 0; k < 99; k++)
+			strcat(pats, "?/");
+		strcat(pats, "zz\"\n");
+	}
+	repo = parse_ok(pats);
+	many = calloc(3000, sizeof(*many));
+	deep[500 * 2] = '\0';
+	for (i = 0; i < 3000; i++)
+		many[i] = deep;
+	assert_true(prs_repoconfig_wants(NULL, repo, "kics", many, 3000, why,
+	    sizeof(why)));
+	free(many);
+	prs_repoconfig_free(repo);
+	free(pats);
+	free(deep);
+}
+
 int
 main(void)
 {
@@ -388,6 +431,7 @@ main(void)
 		cmocka_unit_test(test_parse_too_many_patterns),
 		cmocka_unit_test(test_layers_and_wants),
 		cmocka_unit_test(test_default_paths),
+		cmocka_unit_test(test_wants_scans_what_it_cannot_tell),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
