@@ -130,6 +130,17 @@ prs_glob_match(const char *pattern, const char *path)
 	return prs_glob_match_within(pattern, path, &budget) == 1;
 }
 
+/* How many backslashes end the n bytes of s. */
+static size_t
+glob_trailing_escapes(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && s[n - 1 - k] == '\\')
+		k++;
+	return k;
+}
+
 int
 prs_glob_valid(const char *pattern)
 {
@@ -144,6 +155,9 @@ prs_glob_valid(const char *pattern)
 		prs_error_set("path pattern \"%s\" names no file", pattern);
 	else if (strstr(pattern, "//") != NULL)
 		prs_error_set("path pattern \"%s\" has an empty segment",
+		    pattern);
+	else if (glob_trailing_escapes(pattern, n) % 2 == 1)
+		prs_error_set("path pattern \"%s\" ends in a lone \\",
 		    pattern);
 	else
 		return 1;

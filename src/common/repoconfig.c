@@ -290,6 +290,12 @@ rc_scanner(const struct rc_walk *w, struct prs_repoconfig_scanner *s,
 			rc = PRS_EINPUT;
 		else if (strcmp(key, "enabled") == 0 && s->enabled < 0)
 			rc = rc_bool(v, what, &s->enabled);
+		else if (strcmp(key, "paths") == 0 && s->paths == NULL &&
+		    v != NULL && v->type == YAML_SEQUENCE_NODE &&
+		    v->data.sequence.items.top == v->data.sequence.items.start)
+			rc = rc_fail(rc_line(v), "%s: an empty list matches no "
+			    "file (turn the scanner off with enabled: false)",
+			    what);
 		else if (strcmp(key, "paths") == 0 && s->paths == NULL)
 			rc = rc_patterns(w, v, what, &s->paths, &s->npaths);
 		else if (strcmp(key, "enabled") == 0 ||

@@ -184,6 +184,11 @@ test_parse_errors_have_lines(void **state)
 	parse_bad("fail_on: high\ncolour: blue\n", "line 2: unknown key "
 	    "\"colour\"");
 	parse_bad("fail_on: [high]\n", "line 1: fail_on: must be a string");
+	parse_bad("scanners:\n  kics:\n    paths: []\n",
+	    "line 3: scanners.kics.paths: an empty list matches no file");
+	parse_bad("exclude:\n  - 'docs\\'\n", "line 2: exclude: path "
+	    "pattern \"docs\\\" ends in a lone \\");
+	prs_repoconfig_free(parse_ok("exclude:\n  - 'a\\\\'\n"));
 	parse_bad("\n\nfail_on: severe\n", "line 3: fail_on: \"severe\" is "
 	    "not one of");
 	parse_bad("annotate: some\n", "line 1: annotate:");
