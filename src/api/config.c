@@ -27,33 +27,45 @@ secret_var(const char *name, char *buf, size_t n)
 	return file != NULL && *file != '\0' ? buf : name;
 }
 
+/*
+ * The piece of s up to its first comma, blanks around it trimmed, in
+ * *start and *n; returns where the next piece starts, NULL after the last.
+ */
+static const char *
+next_piece(const char *s, const char **start, size_t *n)
+{
+	size_t len = strcspn(s, ",");
+	const char *b = s, *e = s + len;
+
+	while (b < e && (*b == ' ' || *b == '\t'))
+		b++;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*start = b;
+	*n = (size_t)(e - b);
+	return s[len] == ',' ? s + len + 1 : NULL;
+}
+
+/* A comma-separated list into out (at most max), empty pieces skipped. */
 static int
 split_list(const char *name, const char *value, char **out, size_t max,
     size_t *n)
 {
-	const char *p = value;
+	const char *p = value, *s;
+	size_t len;
 
 	*n = 0;
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-		const char *s = p, *e = p + len;
-
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e > s) {
-			if (*n == max)
-				return prs_error_set("%s: at most %zu values",
-				    name, max);
-			out[*n] = strndup(s, (size_t)(e - s));
-			if (out[*n] == NULL)
-				return prs_error_set("out of memory");
-			(*n)++;
-		}
-		p += len;
-		if (*p == ',')
-			p++;
+	while (p != NULL) {
+		p = next_piece(p, &s, &len);
+		if (len == 0)
+			continue;
+		if (*n == max)
+			return prs_error_set("%s: at most %zu values", name,
+			    max);
+		out[*n] = strndup(s, len);
+		if (out[*n] == NULL)
+			return prs_error_set("out of memory");
+		(*n)++;
 	}
 	if (*n == 0)
 		return prs_error_set("%s: must not be empty", name);
@@ -156,36 +168,27 @@ static int
 split_secrets(struct api_config *cfg, const char *var, int from_file,
     char *v)
 {
-	const char *p = v;
+	const char *p = v, *s;
+	size_t len;
 
 	if (from_file) {
 		cfg->webhook_secrets[cfg->nsecrets++] = v;
 		return 1;
 	}
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		const char *s = p, *e = p + len;
-
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e == s)
+	while (p != NULL) {
+		p = next_piece(p, &s, &len);
+		if (len == 0)
 			return prs_error_set("%s: an empty secret (a comma at "
 			    "an end or two in a row)", var);
 		if (cfg->nsecrets == API_MAX_SECRETS)
 			return prs_error_set("%s: at most %d secrets", var,
 			    API_MAX_SECRETS);
-		cfg->webhook_secrets[cfg->nsecrets] = strndup(s,
-		    (size_t)(e - s));
+		cfg->webhook_secrets[cfg->nsecrets] = strndup(s, len);
 		if (cfg->webhook_secrets[cfg->nsecrets] == NULL)
 			return prs_error_set("out of memory");
 		cfg->nsecrets++;
-		p += len;
-		if (*p == '\0')
-			return 0;
-		p++;
 	}
+	return 0;
 }
 
 /* A warning, not a refusal: short secrets are guessable offline. */

@@ -883,7 +883,8 @@ static int gh_unbase64(const char *text, char **out, size_t *len)
 	int rc = prs_base64_decode(text, strlen(text), out, len);
 
 	if (rc == PRS_EINPUT)
-		return prs_error_set("GitHub: the file's content is not base64");
+		return prs_error_set("GitHub: the file's content is not "
+		    "base64");
 	return rc < 0 ? prs_error_set("GitHub: out of memory") : 0;
 }
 
